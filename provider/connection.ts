@@ -1,0 +1,48 @@
+/**
+ * How to reach a remote host: the shape of `@pulumi/command`'s
+ * `remote.Connection`, so the object a program already passes to
+ * `command.remote.Command` works here unchanged, plus `sudo`.
+ */
+export interface Connection {
+  /** Address or name of the remote host. */
+  readonly host: string;
+  /**
+   * SSH port.
+   * @default 22
+   */
+  readonly port?: number;
+  /**
+   * User to log in as.
+   * @default "root"
+   */
+  readonly user?: string;
+  /** Password, for password authentication. Kept secret in state. */
+  readonly password?: string;
+  /** Private key in OpenSSH or PEM format. Kept secret in state. */
+  readonly privateKey?: string;
+  /** Passphrase of an encrypted `privateKey`. Kept secret in state. */
+  readonly privateKeyPassword?: string;
+  /** Path of an SSH agent's socket, for agent authentication. */
+  readonly agentSocketPath?: string;
+  /**
+   * The server's expected public host key (`ssh-ed25519 AAAA…`, as in
+   * `known_hosts` without the host name). When set, any other key is refused.
+   */
+  readonly hostKey?: string;
+  /**
+   * How many times to try to connect before giving up.
+   * @default 10
+   */
+  readonly dialErrorLimit?: number;
+  /**
+   * Seconds allowed for each connection attempt.
+   * @default 15
+   */
+  readonly perDialTimeout?: number;
+  /**
+   * Run every command through `sudo -n` (for a non-root user with
+   * passwordless sudo).
+   * @default false
+   */
+  readonly sudo?: boolean;
+}
