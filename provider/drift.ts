@@ -1,0 +1,24 @@
+import type { Family } from "./family";
+import type { Operation } from "./planner";
+
+/**
+ * Says in words what an operation would repair: planning a resource's
+ * desired rules against the live chain and describing the plan is how drift
+ * is detected, so `refresh` and `up` can never disagree about it.
+ */
+export function describeDrift(family: Family, op: Operation): string {
+  switch (op.kind) {
+    case "create-chain":
+      return `${family}: the DOCKER-USER chain does not exist`;
+    case "insert-jump":
+      return `${family}: FORWARD does not jump to DOCKER-USER, so its rules have no effect`;
+    case "insert":
+      return `${family}: missing: ${op.text}`;
+    case "delete":
+      return op.reason === "not desired"
+        ? `${family}: differs from the declared rule: ${op.text}`
+        : op.reason === "duplicate"
+          ? `${family}: duplicate: ${op.text}`
+          : `${family}: out of place (a foreign or later rule is above it): ${op.text}`;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The engine of pulumi-docker-firewall: everything that reads, plans and
+ * changes a Docker host's firewall. It has no Pulumi dependency; the SDK's
+ * dynamic resources delegate to the engines exported here.
+ */
+export type { Connection } from "./connection";
+export { FirewallError, ValidationError, HostError, CommandError, RestoreError, SaveParseError, type ValidationIssue } from "./errors";
+export type { Family } from "./family";
+export type { Host, ExecOptions, ExecResult } from "./host/host";
+export { LocalHost } from "./host/local-host";
+export { SshHost } from "./host/ssh-host";
+export { shellQuote } from "./host/shell-quote";
+export { HostSession, type Snapshot, type ChangeRequest, type ChangeResult } from "./host-session";
+export { sessionFor, closeAllSessions, targetKey } from "./sessions";
+export { parseSave, renderSave, type Ruleset } from "./iptables/ruleset";
+export { parseRule, renderRule, type Rule } from "./iptables/rule";
+export type { Backend } from "./iptables/backend";
+export { planChain, type Operation, type OwnedRule } from "./planner";
+export { dockerUserRule } from "./resources/docker-user-rule-resource";
+export { dockerUserRuleSchema, type DockerUserRuleArgs } from "./resources/docker-user-rule";
+export type { ResourceEngine, CheckFailure, Props } from "./resources/rule-resource";

@@ -1,0 +1,62 @@
+import { SaveParseError } from "../errors";
+
+/** One word of an `iptables-save` rule line. */
+export interface Token {
+  /** The word with quotes and escapes removed. */
+  readonly text: string;
+  /** Whether iptables-save printed it in double quotes. */
+  readonly quoted: boolean;
+}
+
+/** Characters iptables-save prints without quotes (libxtables `xtables_save_string`). */
+const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
+/** Characters it escapes with a backslash inside quotes. */
+const ESCAPED = /["\\']/g;
+
+/**
+ * Prints a string argument (a comment, a log prefix) exactly as
+ * `iptables-save` does: bare when it is made only of letters, digits, `_`
+ * and `-`, otherwise in double quotes with `"`, `\` and `'` escaped.
+ */
+export function saveString(value: string): string {
+  return NO_QUOTE.test(value) ? value : `"${value.replace(ESCAPED, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * Splits a rule line into words, honouring the double quotes and backslash
+ * escapes `iptables-save` uses for string arguments.
+ * @param lineNumber used in the error when a quote is left open
+ */
+export function tokenize(line: string, lineNumber = 0): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < line.length) {
+    if (line[i] === " ") {
+      i += 1;
+      continue;
+    }
+    if (line[i] === '"') {
+      let text = "";
+      i += 1;
+      while (i < line.length && line[i] !== '"') {
+        if (line[i] === "\\" && i + 1 < line.length) i += 1;
+        text += line[i];
+        i += 1;
+      }
+      if (i >= line.length) throw new SaveParseError(lineNumber, line, "unterminated quoted string");
+      i += 1;
+      tokens.push({ text, quoted: true });
+      continue;
+    }
+    const end = line.indexOf(" ", i);
+    const stop = end === -1 ? line.length : end;
+    tokens.push({ text: line.slice(i, stop), quoted: false });
+    i = stop;
+  }
+  return tokens;
+}
+
+/** Joins words back into a line, quoting those that were quoted. */
+export function renderTokens(tokens: readonly Token[]): string {
+  return tokens.map((t) => (t.quoted ? `"${t.text.replace(ESCAPED, (c) => `\\${c}`)}"` : t.text)).join(" ");
+}

@@ -1,0 +1,91 @@
+import { compareTags, type RuleTag } from "./ownership";
+import type { ChainState, LiveRule } from "./docker-user-chain";
+
+/** A rule we want in DOCKER-USER: its tag and the exact line iptables-save will print. */
+export interface OwnedRule extends LiveRule {
+  readonly tag: RuleTag;
+}
+
+/** One resource's desired rules in one family; no rules means "remove all of this owner's rules". */
+export interface OwnerChange {
+  readonly owner: string;
+  readonly rules: readonly OwnedRule[];
+}
+
+/** Why a rule is deleted. */
+export type DeleteReason = "not desired" | "duplicate" | "out of place";
+
+/** One step of a plan, in the order iptables-restore must run them. */
+export type Operation =
+  | { readonly kind: "create-chain" }
+  | { readonly kind: "insert-jump" }
+  | { readonly kind: "delete"; readonly position: number; readonly text: string; readonly reason: DeleteReason }
+  | { readonly kind: "insert"; readonly position: number; readonly text: string };
+
+/** The operations for one family and the chain they leave behind. */
+export interface ChainPlan {
+  readonly operations: readonly Operation[];
+  readonly result: readonly LiveRule[];
+}
+
+/**
+ * Plans the smallest set of operations that turns the live DOCKER-USER into
+ * one holding exactly the desired rules of the changed owners, each once, at
+ * its place: our rules form a block at the top ordered by their tags; a new
+ * rule goes one past the last owned rule that sorts before it. Rules of other
+ * owners and foreign rules are never touched. Positions are 1-based and
+ * valid at the moment each operation runs. Pure: no I/O.
+ */
+export function planChain(state: ChainState, changes: readonly OwnerChange[]): ChainPlan {
+  const desired = new Map(changes.map((c) => [c.owner, new Set(c.rules.map((r) => r.text))]));
+  const ours = (r: LiveRule) => r.tag !== undefined && desired.has(r.tag.owner);
+  const chain = [...state.rules];
+  const operations: Operation[] = [];
+  const remove = (i: number, reason: DeleteReason) => {
+    operations.push({ kind: "delete", position: i + 1, text: chain[i].text, reason });
+    chain.splice(i, 1);
+  };
+
+  const seen = new Set<string>();
+  for (let i = 0; i < chain.length; ) {
+    const rule = chain[i];
+    if (!ours(rule)) i += 1;
+    else if (!desired.get(rule.tag!.owner)!.has(rule.text)) remove(i, "not desired");
+    else if (seen.has(rule.text)) remove(i, "duplicate");
+    else {
+      seen.add(rule.text);
+      i += 1;
+    }
+  }
+  for (let i = 0; i < chain.length; ) {
+    if (ours(chain[i]) && placeFor(chain, chain[i].tag!, i) !== i) remove(i, "out of place");
+    else i += 1;
+  }
+
+  const wanted = changes.flatMap((c) => c.rules).sort((a, b) => compareTags(a.tag, b.tag));
+  const inserts: Operation[] = [];
+  for (const rule of wanted) {
+    if (chain.some((r) => r.text === rule.text)) continue;
+    const position = placeFor(chain, rule.tag);
+    chain.splice(position, 0, { text: rule.text, tag: rule.tag });
+    inserts.push({ kind: "insert", position: position + 1, text: rule.text });
+  }
+
+  const prelude: Operation[] = [];
+  if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain" });
+  if (wanted.length > 0 && !state.jumped) prelude.push({ kind: "insert-jump" });
+  return { operations: [...prelude, ...operations, ...inserts], result: chain };
+}
+
+/**
+ * The index a rule with `tag` belongs at: one past the last owned rule that
+ * sorts before it, or the top. `skip` is the rule's own index when it is
+ * already in the chain.
+ */
+function placeFor(chain: readonly LiveRule[], tag: RuleTag, skip = -1): number {
+  let place = 0;
+  chain.forEach((r, i) => {
+    if (i !== skip && r.tag && compareTags(r.tag, tag) < 0) place = i < skip || skip < 0 ? i + 1 : i;
+  });
+  return place;
+}

@@ -1,0 +1,146 @@
+import { z } from "zod";
+import { ValidationError } from "../errors";
+import type { Family } from "../family";
+import type { MatchField } from "../iptables/flag-table";
+import type { MatchValue, Rule } from "../iptables/rule";
+import { renderRule } from "../iptables/rule";
+import { DOCKER_USER } from "../docker-user-chain";
+import { formatTag, parseTag } from "../ownership";
+import type { OwnedRule } from "../planner";
+import { conntrackForm, headerForm, parseAddress, parseRange } from "../schema/address";
+import { addressField, commentField, CT_STATES, ctstateField, interfaceField, portOrRange, portsField, rangeField, splitNegation } from "../schema/fields";
+import { resourceBaseShape } from "./resource-base";
+
+/** The address fields, with the flag-table field and form each becomes. */
+const ADDRESS_FIELDS = [
+  ["source", "source", headerForm],
+  ["destination", "destination", headerForm],
+  ["originalSource", "originalSource", conntrackForm],
+  ["originalDestination", "originalDestination", conntrackForm],
+] as const;
+
+const RANGE_FIELDS = [
+  ["sourceRange", "sourceRange"],
+  ["destinationRange", "destinationRange"],
+] as const;
+
+/** What one DOCKER-USER rule matches and does. */
+export const ruleMatchShape = {
+  family: z.enum(["ipv4", "ipv6", "both"]).optional(),
+  priority: z.number().int().min(0).max(999).optional(),
+  action: z.enum(["ACCEPT", "DROP", "REJECT", "RETURN"]),
+  source: addressField.optional(),
+  destination: addressField.optional(),
+  sourceRange: rangeField.optional(),
+  destinationRange: rangeField.optional(),
+  inInterface: interfaceField.optional(),
+  outInterface: interfaceField.optional(),
+  protocol: z.enum(["tcp", "udp", "icmp", "icmpv6", "all"]).optional(),
+  destinationPort: portsField.optional(),
+  originalSource: addressField.optional(),
+  originalDestination: addressField.optional(),
+  originalDestinationPort: portOrRange.optional(),
+  ctstate: ctstateField.optional(),
+  comment: commentField.optional(),
+};
+
+/** Validated arguments of a `DockerUserRule`. */
+export const dockerUserRuleSchema = z.object({ ...resourceBaseShape, ...ruleMatchShape }).superRefine((args, ctx) => {
+  const families = familiesOf(args);
+  if (typeof families === "string") ctx.addIssue({ code: "custom", path: ["family"], message: families });
+  if (args.destinationPort !== undefined && args.protocol !== "tcp" && args.protocol !== "udp") {
+    ctx.addIssue({ code: "custom", path: ["destinationPort"], message: 'destinationPort needs protocol "tcp" or "udp"' });
+  }
+});
+
+/** The arguments of a `DockerUserRule`, as validated. */
+export type DockerUserRuleArgs = z.infer<typeof dockerUserRuleSchema>;
+
+/** The match part of the arguments (what `PublishedPort` reuses per rule). */
+export type RuleMatch = z.infer<z.ZodObject<typeof ruleMatchShape>>;
+
+/** The default priority. */
+export const DEFAULT_PRIORITY = 500;
+
+/**
+ * The families a rule applies to: named by `family`, else implied by its
+ * addresses or ICMP protocol, else both (a DROP that silently leaves IPv6
+ * open would be the wrong default). Returns a message on a contradiction.
+ */
+export function familiesOf(args: RuleMatch): Family[] | string {
+  const implied = new Set<Family>();
+  for (const [key] of ADDRESS_FIELDS) {
+    const text = args[key];
+    const parsed = text === undefined ? undefined : parseAddress(splitNegation(text).body);
+    if (parsed && typeof parsed !== "string") implied.add(parsed.family);
+  }
+  for (const [key] of RANGE_FIELDS) {
+    const text = args[key];
+    const parsed = text === undefined ? undefined : parseRange(splitNegation(text).body);
+    if (parsed && typeof parsed !== "string") implied.add(parsed.family);
+  }
+  if (args.protocol === "icmp") implied.add("ipv4");
+  if (args.protocol === "icmpv6") implied.add("ipv6");
+  if (implied.size > 1) return "the addresses and protocol mix IPv4 and IPv6; split this into one rule per family";
+  const only = [...implied][0];
+  if (args.family === undefined || args.family === "both") {
+    if (args.family === "both" && only) return `family "both" contradicts the ${only} addresses or protocol`;
+    return only ? [only] : ["ipv4", "ipv6"];
+  }
+  if (only && only !== args.family) return `family "${args.family}" contradicts the ${only} addresses or protocol`;
+  return [args.family];
+}
+
+/**
+ * Builds the structured rule for one family. The tag (ownership comment) is
+ * passed in; `renderRule` of the result is exactly what iptables-save prints.
+ */
+export function buildRule(args: RuleMatch, family: Family, comment: string): Rule {
+  const matches: Partial<Record<MatchField, MatchValue>> = {};
+  const set = (field: MatchField, text: string | undefined, form: (body: string) => string = (b) => b) => {
+    if (text === undefined) return;
+    const { negated, body } = splitNegation(text);
+    matches[field] = { value: form(body), negated };
+  };
+  for (const [key, field, form] of ADDRESS_FIELDS) set(field, args[key], (b) => form(parseAddress(b) as Exclude<ReturnType<typeof parseAddress>, string>));
+  set("inInterface", args.inInterface);
+  set("outInterface", args.outInterface);
+  if (args.protocol !== undefined && args.protocol !== "all") set("protocol", args.protocol === "icmpv6" ? "ipv6-icmp" : args.protocol);
+  const ports = args.destinationPort === undefined ? [] : [args.destinationPort].flat().map(portText);
+  if (ports.length === 1) set("destinationPort", ports[0]);
+  if (ports.length > 1) set("destinationPorts", ports.join(","));
+  for (const [key, field] of RANGE_FIELDS) set(field, args[key], (b) => (parseRange(b) as { text: string }).text);
+  if (args.ctstate) set("ctstate", CT_STATES.filter((s) => args.ctstate!.includes(s)).join(","));
+  if (args.originalDestinationPort !== undefined) set("originalDestinationPort", portText(args.originalDestinationPort));
+  if (matches.originalSource || matches.originalDestination || matches.originalDestinationPort) set("ctdir", "ORIGINAL");
+  set("comment", comment);
+  const rejectWith = family === "ipv4" ? "icmp-port-unreachable" : "icmp6-port-unreachable";
+  return { chain: DOCKER_USER, matches, target: args.action, targetOptions: args.action === "REJECT" ? ["--reject-with", rejectWith] : [] };
+}
+
+/** iptables' form of a port or range: `8080`, `8000:8010`; `80:80` is `80`. */
+function portText(port: number | string): string {
+  const [a, b] = String(port).split(":").map(Number);
+  return b === undefined || a === b ? String(a) : `${a}:${b}`;
+}
+
+/**
+ * The rules a `DockerUserRule` wants, per family, tagged for its owner.
+ * @throws ValidationError when the tag and comment do not fit in iptables' 255-character comment
+ */
+export function dockerUserRules(args: DockerUserRuleArgs): Record<Family, OwnedRule[]> {
+  return ownedRules(args.__owner, [{ ...args, priority: args.priority ?? DEFAULT_PRIORITY }]);
+}
+
+/** Tags and renders a resource's rules (in order) for every family each applies to. */
+export function ownedRules(owner: string, rules: readonly RuleMatch[]): Record<Family, OwnedRule[]> {
+  const out: Record<Family, OwnedRule[]> = { ipv4: [], ipv6: [] };
+  rules.forEach((args, index) => {
+    const comment = formatTag({ owner, name: "", priority: args.priority ?? DEFAULT_PRIORITY, index, note: args.comment });
+    if (comment.length > 255) throw new ValidationError([{ path: ["comment"], message: `comment too long: with the ownership tag it is ${comment.length} characters, iptables allows 255` }]);
+    const tag = parseTag(comment)!;
+    const families = familiesOf(args) as Family[];
+    for (const family of families) out[family].push({ text: renderRule(buildRule(args, family, comment)), tag });
+  });
+  return out;
+}

@@ -1,0 +1,153 @@
+import type { z } from "zod";
+import { dockerUserState, type LiveRule } from "../docker-user-chain";
+import { describeDrift } from "../drift";
+import { formatPath, ValidationError } from "../errors";
+import { FAMILIES, type Family } from "../family";
+import type { Snapshot } from "../host-session";
+import type { OwnedRule } from "../planner";
+import { planChain } from "../planner";
+import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
+import { sessionFor, targetKey } from "../sessions";
+import type { resourceBaseShape } from "./resource-base";
+
+/** The fields every resource's validated arguments have. */
+export type BaseArgs = z.infer<z.ZodObject<typeof resourceBaseShape>>;
+
+/** Property bags as Pulumi passes them: plain JSON objects. */
+export type Props = Record<string, unknown>;
+
+/** What makes a resource kind: its schema, the rules it wants, and what it reads back. */
+export interface RuleResourceDefinition<A extends BaseArgs> {
+  readonly schema: z.ZodType<A>;
+  /** The rules the arguments want, per family, tagged with the owner. */
+  rules(args: A): Record<Family, OwnedRule[]>;
+  /** Extra outputs read from the host (e.g. what Docker publishes). */
+  observe?(args: A, snapshot: Snapshot): Props;
+}
+
+/** A `check` failure, as Pulumi's `CheckFailure`. */
+export interface CheckFailure {
+  /** Property path, e.g. `connection.port` or `allowFrom[2]`. */
+  readonly property: string;
+  readonly reason: string;
+}
+
+/**
+ * A resource's lifecycle in the shape of a Pulumi dynamic provider, without
+ * importing Pulumi: the SDK's providers are one-line shims onto this.
+ */
+export interface ResourceEngine {
+  check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
+  diff(id: string, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }>;
+  create(inputs: Props): Promise<{ id: string; outs: Props }>;
+  read(id: string, props: Props): Promise<{ id: string; props: Props }>;
+  update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
+  delete(id: string, props: Props): Promise<void>;
+}
+
+/** Keys that are outputs only, never compared as inputs. */
+const OUTPUT_ONLY = new Set(["drift", "__provider"]);
+
+/** The inputs that decide which firewall the rules live in: changing one replaces the resource. */
+const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
+
+/**
+ * Builds the lifecycle of a resource made of DOCKER-USER rules:
+ * `check` validates everything at once and adds the `ruleText` to be
+ * written; `create`/`update` apply it in one transaction and return what
+ * the host holds; `read` compares the host with the declaration and lists
+ * drift; `delete` removes the resource's rules and nothing else.
+ */
+export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>, observedKeys: readonly string[] = []): ResourceEngine {
+  const outputOnly = new Set([...OUTPUT_ONLY, ...observedKeys]);
+
+  const desired = (props: Props): { args: A; rules: Record<Family, OwnedRule[]> } => {
+    const args = parseOrThrow(definition.schema, props);
+    return { args, rules: definition.rules(args) };
+  };
+
+  const outputs = (inputs: Props, args: A, snapshot: Snapshot, drift: string[]): Props => {
+    const live = liveRules(snapshot, args.__owner);
+    return { ...inputs, ruleText: ruleText(live), drift, ...(definition.observe?.(args, snapshot) ?? {}) };
+  };
+
+  const apply = async (inputs: Props): Promise<Props> => {
+    const { args, rules } = desired(inputs);
+    const { snapshot } = await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules });
+    return outputs(withoutOutputs(inputs, outputOnly), args, snapshot, []);
+  };
+
+  return {
+    async check(_olds, news) {
+      const issues = findIssues(definition.schema, news);
+      if (issues.length === 0 && !containsUnknown(news)) {
+        try {
+          return { inputs: { ...news, ruleText: ruleText(desired(news).rules) }, failures: [] };
+        } catch (error) {
+          if (!(error instanceof ValidationError)) throw error;
+          issues.push(...error.issues);
+        }
+      }
+      return { inputs: news, failures: issues.map((i) => ({ property: formatPath(i.path), reason: i.message })) };
+    },
+
+    async diff(_id, olds, news) {
+      const replaces = TARGET_KEYS.filter((k) => (k === "connection" ? targetKey(olds[k] as never) !== targetKey(news[k] as never) : !sameJson(olds[k], news[k])));
+      const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !outputOnly.has(k)));
+      const changed = [...keys].some((k) => !sameJson(olds[k], news[k]));
+      const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
+      return { changes: changed || drifted || replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
+    },
+
+    async create(inputs) {
+      const outs = await apply(inputs);
+      return { id: String(outs.__owner), outs };
+    },
+
+    async read(id, props) {
+      const { args, rules } = desired(props);
+      const snapshot = await sessionFor(args.connection, args.iptablesBackend).read();
+      if (FAMILIES.every((f) => liveRules(snapshot, args.__owner)[f].length === 0)) return { id: "", props: {} };
+      const drift = FAMILIES.flatMap((f) =>
+        planChain(dockerUserState(snapshot[f]), [{ owner: args.__owner, rules: rules[f] }]).operations.map((op) => describeDrift(f, op)),
+      );
+      return { id, props: outputs(withoutOutputs(props, outputOnly), args, snapshot, drift) };
+    },
+
+    async update(_id, _olds, news) {
+      return { outs: await apply(news) };
+    },
+
+    async delete(_id, props) {
+      const args = parseOrThrow(definition.schema, props);
+      await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
+    },
+  };
+}
+
+/** The owner's rules on the host, per family, in chain order. */
+function liveRules(snapshot: Snapshot, owner: string): Record<Family, LiveRule[]> {
+  const of = (f: Family) => dockerUserState(snapshot[f]).rules.filter((r) => r.tag?.owner === owner);
+  return { ipv4: of("ipv4"), ipv6: of("ipv6") };
+}
+
+/** `ruleText`: per family, the rules' lines as iptables-save prints them, one per line. */
+function ruleText(rules: Record<Family, readonly LiveRule[]>): Partial<Record<Family, string>> {
+  const text: Partial<Record<Family, string>> = {};
+  for (const f of FAMILIES) if (rules[f].length > 0) text[f] = rules[f].map((r) => r.text).join("\n");
+  return text;
+}
+
+function withoutOutputs(props: Props, outputOnly: ReadonlySet<string>): Props {
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !outputOnly.has(k) || k === "__provider"));
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Props)[k])]));
+  return value;
+}

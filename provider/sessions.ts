@@ -1,0 +1,44 @@
+import type { Connection } from "./connection";
+import type { Host } from "./host/host";
+import { LocalHost } from "./host/local-host";
+import { SshHost } from "./host/ssh-host";
+import { HostSession } from "./host-session";
+import type { Backend } from "./iptables/backend";
+
+/**
+ * One host connection and one session per target, per process. Pulumi runs
+ * every dynamic resource of a program in one provider process, so all
+ * resources on a host share its connection, its queue and its lock.
+ */
+const hosts = new Map<string, Host>();
+const sessions = new Map<string, HostSession>();
+
+/** A display and identity key for a target: `local`, or `user@host:port` (plus `+sudo`). */
+export function targetKey(connection: Connection | undefined): string {
+  if (!connection) return "local";
+  return `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}${connection.sudo ? "+sudo" : ""}`;
+}
+
+/** The session for a target and backend, created on first use. */
+export function sessionFor(connection: Connection | undefined, backend: Backend = "auto"): HostSession {
+  const key = targetKey(connection);
+  let host = hosts.get(key);
+  if (!host) {
+    host = connection ? new SshHost(connection) : new LocalHost();
+    hosts.set(key, host);
+  }
+  let session = sessions.get(`${key}|${backend}`);
+  if (!session) {
+    session = new HostSession(host, backend);
+    sessions.set(`${key}|${backend}`, session);
+  }
+  return session;
+}
+
+/** Closes every connection this process opened (tests and scripts call it when done). */
+export async function closeAllSessions(): Promise<void> {
+  const open = [...hosts.values()];
+  hosts.clear();
+  sessions.clear();
+  await Promise.all(open.map((h) => h.close()));
+}

@@ -1,0 +1,44 @@
+import type * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * How to reach a remote host over SSH: the same object `@pulumi/command`'s
+ * `remote.Command` takes, so one connection serves both, plus `sudo`.
+ * Omit it on a resource to manage the machine the program runs on.
+ *
+ * The whole connection is stored as a secret, so `privateKey` and
+ * `password` never appear in plain text in the stack state.
+ */
+export interface ConnectionArgs extends command.types.input.remote.ConnectionArgs {
+  /**
+   * Run every command through `sudo -n`, for a non-root user with
+   * passwordless sudo.
+   * @default false
+   */
+  readonly sudo?: pulumi.Input<boolean>;
+}
+
+/** The resource-wide arguments every resource of this package takes. */
+export interface TargetArgs {
+  /**
+   * The host to manage, over SSH.
+   * @default the machine the Pulumi program runs on
+   */
+  readonly connection?: pulumi.Input<ConnectionArgs>;
+  /**
+   * Which iptables to drive: the host's default `iptables` (`auto`), or
+   * the `nft` or `legacy` variant by name.
+   * @default "auto"
+   */
+  readonly iptablesBackend?: pulumi.Input<"auto" | "nft" | "legacy">;
+}
+
+/** Marks a connection secret (it may hold a key or password). */
+export function secretConnection(connection: pulumi.Input<ConnectionArgs> | undefined): pulumi.Input<ConnectionArgs> | undefined {
+  return connection === undefined ? undefined : pulumi.secret(connection);
+}
+
+/** The owner key that tags this resource's rules: `<project>/<stack>/<kind>/<name>`. */
+export function ownerKey(kind: "rule" | "port", name: string): string {
+  return `${pulumi.getProject()}/${pulumi.getStack()}/${kind}/${name}`;
+}

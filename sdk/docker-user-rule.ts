@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ownerKey, secretConnection, type TargetArgs } from "./connection";
+
+/** Arguments of a {@link DockerUserRule}. Every string is validated before anything reaches the host. */
+export interface DockerUserRuleArgs extends TargetArgs {
+  /**
+   * Which firewalls get the rule: `iptables` (`ipv4`), `ip6tables` (`ipv6`) or both.
+   * @default inferred from the addresses or ICMP protocol; "both" when there is none
+   */
+  readonly family?: pulumi.Input<"ipv4" | "ipv6" | "both">;
+  /**
+   * Our rules sit at the top of DOCKER-USER ordered by priority (0–999, lower
+   * first), then by resource name, whatever order Pulumi creates them in.
+   * @default 500
+   */
+  readonly priority?: pulumi.Input<number>;
+  /** What to do with a matching packet. */
+  readonly action: pulumi.Input<"ACCEPT" | "DROP" | "REJECT" | "RETURN">;
+  /** Source address or CIDR (`-s`); a leading `!` negates. */
+  readonly source?: pulumi.Input<string>;
+  /** Destination address or CIDR (`-d`); after Docker's DNAT this is the container's address. A leading `!` negates. */
+  readonly destination?: pulumi.Input<string>;
+  /** Source address range `first-last` (`-m iprange --src-range`); a leading `!` negates. */
+  readonly sourceRange?: pulumi.Input<string>;
+  /** Destination address range `first-last` (`-m iprange --dst-range`); a leading `!` negates. */
+  readonly destinationRange?: pulumi.Input<string>;
+  /** Interface the packet arrived on (`-i`); `+` at the end is a wildcard, a leading `!` negates. */
+  readonly inInterface?: pulumi.Input<string>;
+  /** Interface the packet leaves by (`-o`); `+` at the end is a wildcard, a leading `!` negates. */
+  readonly outInterface?: pulumi.Input<string>;
+  /**
+   * Protocol (`-p`). `icmp` implies IPv4 and `icmpv6` IPv6.
+   * @default "all"
+   */
+  readonly protocol?: pulumi.Input<"tcp" | "udp" | "icmp" | "icmpv6" | "all">;
+  /**
+   * Destination port after DNAT (the container's port): a port, a range
+   * `"8000:8010"`, or a list of up to 15 (multiport). Needs `protocol` tcp or udp.
+   */
+  readonly destinationPort?: pulumi.Input<number | string | (number | string)[]>;
+  /** Source address the connection originally had (`-m conntrack --ctorigsrc`); a leading `!` negates. */
+  readonly originalSource?: pulumi.Input<string>;
+  /** Destination address the client asked for, before DNAT (`--ctorigdst`); a leading `!` negates. */
+  readonly originalDestination?: pulumi.Input<string>;
+  /**
+   * Destination port the client asked for, before DNAT: the published host
+   * port (`--ctorigdstport`). A port or a range `"8000:8010"`. This keeps
+   * working when a container is recreated with a new address.
+   */
+  readonly originalDestinationPort?: pulumi.Input<number | string>;
+  /** Connection states to match (`-m conntrack --ctstate`). */
+  readonly ctstate?: pulumi.Input<pulumi.Input<"INVALID" | "NEW" | "RELATED" | "ESTABLISHED" | "UNTRACKED" | "SNAT" | "DNAT">[]>;
+  /** Your comment, kept in the rule after our ownership tag (letters, digits, spaces and `.,:/_+=@%#-`). */
+  readonly comment?: pulumi.Input<string>;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.check(olds, news),
+  diff: (id, olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.diff(id, olds, news),
+  create: (inputs) => require("pulumi-docker-firewall/provider").dockerUserRule.create(inputs),
+  read: (id, props) => require("pulumi-docker-firewall/provider").dockerUserRule.read(id, props),
+  update: (id, olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.update(id, olds, news),
+  delete: (id, props) => require("pulumi-docker-firewall/provider").dockerUserRule.delete(id, props),
+};
+
+/**
+ * A rule in Docker's `DOCKER-USER` chain, in iptables and/or ip6tables.
+ * `pulumi up` inserts it (creating the chain and FORWARD's jump to it when
+ * missing) in one atomic transaction; `pulumi refresh` reports it missing,
+ * altered or out of place; `pulumi destroy` removes it and nothing else.
+ */
+export class DockerUserRule extends pulumi.dynamic.Resource {
+  /** Per family, the rule exactly as `iptables-save` prints it on the host. */
+  declare readonly ruleText: pulumi.Output<{ ipv4?: string; ipv6?: string }>;
+  /** What `refresh` found different from the declaration; empty when in sync. */
+  declare readonly drift: pulumi.Output<string[]>;
+
+  /**
+   * @param name resource name; also names the rule's owner tag (letters, digits, `.`, `_`, `-`)
+   * @param args what the rule matches and does
+   * @param opts resource options
+   */
+  constructor(name: string, args: DockerUserRuleArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = { ...args, connection: secretConnection(args.connection), __owner: ownerKey("rule", name), ruleText: undefined, drift: undefined };
+    super(provider, name, props, opts, "pulumi-docker-firewall", "DockerUserRule");
+  }
+}

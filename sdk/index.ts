@@ -1,0 +1,6 @@
+/**
+ * pulumi-docker-firewall: a Docker host's firewall declared in code.
+ * The engine is importable as `pulumi-docker-firewall/provider`.
+ */
+export { DockerUserRule, type DockerUserRuleArgs } from "./docker-user-rule";
+export type { ConnectionArgs, TargetArgs } from "./connection";
