@@ -1,0 +1,468 @@
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { ExecResult } from "../../provider/host/host";
+import type { Netns } from "./netns";
+import { run } from "./netns";
+
+/**
+ * A real Docker daemon (Debian's dockerd 20.10) for tests, running inside a
+ * network namespace made by the test, with its state in a fresh temporary
+ * directory. Everything it starts, mounts or writes is removed by `stop()`;
+ * daemons still alive when the process exits are killed then.
+ */
+
+/** The IPv6 subnet of the default bridge when a daemon is started with `ipv6: true`. */
+export const DOCKER_IPV6_SUBNET = "2001:db8:dd::/64";
+
+/** The name of the image that {@link DockerDaemon.importBusyboxImage} builds. */
+export const BUSYBOX_IMAGE = "bb";
+
+/** Where Debian's busybox-static puts its binary. */
+const BUSYBOX_BINARY = "/bin/busybox";
+
+const DOCKER_TIMEOUT_MS = 30_000;
+const alive = new Set<DockerDaemon>();
+
+process.on("exit", () => {
+  for (const daemon of alive) daemon.killNow();
+});
+
+/** Options for {@link DockerDaemon.start}. */
+export interface DockerDaemonOptions {
+  /**
+   * Turns on IPv6 on the default bridge (`--ipv6 --fixed-cidr-v6
+   * 2001:db8:dd::/64`) and ip6tables rules (`--ip6tables`, which 20.10 only
+   * accepts with `--experimental`).
+   * @default false
+   */
+  readonly ipv6?: boolean;
+  /**
+   * More dockerd arguments, appended last, e.g. `["--userland-proxy=false"]`.
+   * @default []
+   */
+  readonly extraArgs?: readonly string[];
+  /**
+   * Milliseconds to wait for the daemon to answer on its socket.
+   * @default 30000
+   */
+  readonly startTimeoutMs?: number;
+}
+
+/** Extra choices for {@link DockerDaemon.runHttpd}. */
+export interface HttpdOptions {
+  /**
+   * More `docker run` arguments, placed before the image name, e.g.
+   * `["--network", "mynet"]`.
+   * @default []
+   */
+  readonly runArgs?: readonly string[];
+}
+
+/** A container started by {@link DockerDaemon.runHttpd}. */
+export interface HttpdContainer {
+  /** The container's full id. */
+  readonly id: string;
+  /** The container's name; its page's body is this name and a newline. */
+  readonly name: string;
+  /** The container's IPv4 address on its (first) network. */
+  readonly ipv4: string;
+  /** The container's IPv6 address, when its network has IPv6. */
+  readonly ipv6: string | undefined;
+}
+
+/** A dockerd running inside a test's network namespace. */
+export class DockerDaemon {
+  /** The value for `DOCKER_HOST`, e.g. `unix:///tmp/pdf-dockerd-Ab12Cd/docker.sock`. */
+  readonly host: string;
+  /** The cgroup parent of this daemon's containers (absolute, unique per daemon). */
+  private readonly cgroupParent: string;
+  private child: ChildProcess | undefined;
+  private exited = false;
+  private imageImport: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    /** The namespace the daemon runs in (its firewall is that namespace's). */
+    readonly netns: Netns,
+    /** The daemon's private temporary directory (data root, exec root, socket, log). */
+    readonly dir: string,
+  ) {
+    this.host = `unix://${path.join(dir, "docker.sock")}`;
+    this.cgroupParent = `/${path.basename(dir)}`;
+  }
+
+  /**
+   * Starts dockerd in `netns` and resolves once it answers `docker version`.
+   * Enters only the network namespace (`nsenter --net`), because `ip netns
+   * exec` remounts /sys and hides the cgroup mounts dockerd needs. On failure
+   * everything started so far is removed and the error shows the daemon log.
+   */
+  static async start(netns: Netns, options: DockerDaemonOptions = {}): Promise<DockerDaemon> {
+    const dir = fs.realpathSync(await mkdtemp(path.join(os.tmpdir(), "pdf-dockerd-")));
+    const daemon = new DockerDaemon(netns, dir);
+    alive.add(daemon);
+    try {
+      await daemon.launch(options);
+    } catch (error) {
+      const failure = new Error(`${(error as Error).message}\n--- dockerd log (last lines) ---\n${daemon.logTail()}`, { cause: error });
+      try {
+        await daemon.stop();
+      } catch (cleanupError) {
+        throw new AggregateError([failure, cleanupError], `${failure.message}\n--- and its cleanup failed too`);
+      }
+      throw failure;
+    }
+    return daemon;
+  }
+
+  /** Runs the docker CLI against this daemon and returns stdout; throws with stderr when it fails. */
+  async docker(argv: readonly string[], options: { readonly timeoutMs?: number } = {}): Promise<string> {
+    const result = await this.dockerExec(argv, options.timeoutMs);
+    if (result.code !== 0) {
+      throw new Error(`\`docker ${argv.join(" ")}\` exited with ${result.code}: ${result.stderr.trim()}`);
+    }
+    return result.stdout;
+  }
+
+  /**
+   * Builds the image `bb` from the host's static busybox (every applet linked
+   * in /bin), once per daemon; later calls wait for the first.
+   */
+  importBusyboxImage(): Promise<void> {
+    this.imageImport ??= this.buildBusyboxImage().catch((error: unknown) => {
+      this.imageImport = undefined;
+      throw error;
+    });
+    return this.imageImport;
+  }
+
+  /**
+   * Runs `docker run -d --name NAME -p PUBLISH bb /bin/httpd -f -p 80 -h /www`
+   * with a page at /www/index.html whose body is the container's name (bind
+   * mounted read-only), and resolves once the container serves that page on
+   * its own addresses (IPv4 and, if it has one, IPv6).
+   *
+   * @param name container name (letters, digits, `_`, `.`, `-`)
+   * @param publish a `-p` value, e.g. `8080:80` or `127.0.0.1:8081:80`
+   */
+  async runHttpd(name: string, publish: string, options: HttpdOptions = {}): Promise<HttpdContainer> {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) throw new Error(`invalid container name ${JSON.stringify(name)}`);
+    await this.importBusyboxImage();
+    const pageDir = path.join(this.dir, "pages", name);
+    await mkdir(pageDir, { recursive: true });
+    await writeFile(path.join(pageDir, "index.html"), `${name}\n`);
+    const argv = ["run", "-d", "--name", name, "-p", publish, "-v", `${pageDir}:/www:ro`, ...(options.runArgs ?? [])];
+    const id = (await this.docker([...argv, BUSYBOX_IMAGE, "/bin/httpd", "-f", "-p", "80", "-h", "/www"])).trim();
+    const format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}|{{end}}";
+    const [ipv4 = "", ipv6 = ""] = (await this.docker(["inspect", "-f", format, id])).split("|")[0].trim().split(" ");
+    if (!ipv4) throw new Error(`container ${name} has no IPv4 address`);
+    const container: HttpdContainer = { id, name, ipv4, ipv6: ipv6 || undefined };
+    await this.waitUntilServing(container);
+    return container;
+  }
+
+  /**
+   * Removes every container, stops dockerd (SIGTERM, then SIGKILL after 10 s)
+   * and its containerd, kills anything of theirs left over, unmounts
+   * everything under the temporary directory, removes this daemon's cgroups
+   * and the directory. Safe to call twice and after a failed start.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /**
+   * Last-resort synchronous cleanup for process exit: SIGKILLs the daemon's
+   * processes, lazily unmounts, removes the directory and the cgroups.
+   * Prefer `stop()`.
+   */
+  killNow(): void {
+    const processes = relatedProcesses(this.dir, this.child?.pid);
+    signal(processes, "SIGKILL");
+    for (let i = 0; i < 30 && processes.some(stillRunning); i++) sleepSync(100);
+    for (const mount of mountsUnder(this.dir)) {
+      try {
+        execFileSync("umount", ["-l", mount], { stdio: "ignore" });
+      } catch {
+        // already gone
+      }
+    }
+    if (mountsUnder(this.dir).length === 0) fs.rmSync(this.dir, { recursive: true, force: true });
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      try {
+        removeCgroups(this.cgroupParent);
+        break;
+      } catch {
+        sleepSync(100);
+      }
+    }
+    alive.delete(this);
+  }
+
+  private async launch(options: DockerDaemonOptions): Promise<void> {
+    const argv = [
+      `--net=/var/run/netns/${this.netns.name}`,
+      "dockerd",
+      "--data-root", path.join(this.dir, "data"),
+      "--exec-root", path.join(this.dir, "exec"),
+      "--pidfile", path.join(this.dir, "pid"),
+      "-H", this.host,
+      "--iptables=true",
+      "--cgroup-parent", this.cgroupParent,
+      ...(options.ipv6 ? ["--ip6tables", "--experimental", "--ipv6", "--fixed-cidr-v6", DOCKER_IPV6_SUBNET] : []),
+      ...(options.extraArgs ?? []),
+    ];
+    const log = fs.openSync(this.logPath(), "a");
+    try {
+      const child = spawn("nsenter", argv, { stdio: ["ignore", log, log] });
+      this.child = child;
+      child.unref();
+      child.on("exit", () => {
+        this.exited = true;
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", resolve);
+        child.once("error", reject);
+      });
+    } finally {
+      fs.closeSync(log);
+    }
+    const timeoutMs = options.startTimeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exited) throw new Error(`dockerd in ${this.netns.name} exited before it answered on ${this.host}`);
+      const result = await this.dockerExec(["version", "--format", "{{.Server.Version}}"], 5_000);
+      if (result.code === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`dockerd in ${this.netns.name} did not answer on ${this.host} within ${timeoutMs} ms`);
+      }
+      await sleep(200);
+    }
+  }
+
+  private async buildBusyboxImage(): Promise<void> {
+    const root = path.join(this.dir, "image-root");
+    await mkdir(path.join(root, "bin"), { recursive: true });
+    await mkdir(path.join(root, "www"), { recursive: true });
+    await copyFile(BUSYBOX_BINARY, path.join(root, "bin", "busybox"));
+    await fs.promises.chmod(path.join(root, "bin", "busybox"), 0o755);
+    const applets = (await run([BUSYBOX_BINARY, "--list"])).split("\n").filter((a) => a && a !== "busybox");
+    for (const applet of applets) await symlink("busybox", path.join(root, "bin", applet));
+    const tarball = path.join(this.dir, "image.tar");
+    await run(["tar", "-C", root, "-cf", tarball, "."]);
+    await this.docker(["import", tarball, BUSYBOX_IMAGE]);
+  }
+
+  /** Polls from the daemon's namespace until the container serves its page. */
+  private async waitUntilServing(container: HttpdContainer): Promise<void> {
+    const urls = [`http://${container.ipv4}:80/`];
+    if (container.ipv6) urls.push(`http://[${container.ipv6}]:80/`);
+    const deadline = Date.now() + 15_000;
+    for (const url of urls) {
+      for (;;) {
+        const result = await this.netns.exec(["timeout", "1", "busybox", "wget", "-q", "-O", "-", url]);
+        if (result.code === 0 && result.stdout === `${container.name}\n`) break;
+        if (Date.now() > deadline) throw new Error(`container ${container.name} does not serve ${url} within 15 s`);
+        await sleep(100);
+      }
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    const child = this.child;
+    if (child?.pid !== undefined && !this.exited) {
+      const ids = await this.dockerExec(["ps", "-aq"], 10_000);
+      if (ids.code === 0 && ids.stdout.trim()) {
+        await this.dockerExec(["rm", "-f", ...ids.stdout.trim().split(/\s+/)], DOCKER_TIMEOUT_MS);
+      }
+      const snapshot = relatedProcesses(this.dir, child.pid);
+      child.kill("SIGTERM");
+      if (!(await this.waitForExit(10_000))) {
+        child.kill("SIGKILL");
+        await this.waitForExit(5_000);
+      }
+      signal(snapshot, "SIGKILL");
+      await waitUntilGone(snapshot, 5_000);
+    }
+    const leftovers = relatedProcesses(this.dir, undefined);
+    signal(leftovers, "SIGKILL");
+    await waitUntilGone(leftovers, 5_000);
+    await unmountUnder(this.dir);
+    await removeCgroupsPatiently(this.cgroupParent);
+    await rm(this.dir, { recursive: true, force: true });
+    alive.delete(this);
+  }
+
+  private async waitForExit(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.exited && Date.now() < deadline) await sleep(100);
+    return this.exited;
+  }
+
+  private dockerExec(argv: readonly string[], timeoutMs = DOCKER_TIMEOUT_MS): Promise<ExecResult> {
+    const env = { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, "cli-config") };
+    return new Promise((resolve, reject) => {
+      execFile("docker", argv, { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+        if (error && typeof error.code === "string") {
+          reject(new Error(`cannot run docker: ${error.message}`));
+          return;
+        }
+        const code = error ? (typeof error.code === "number" ? error.code : 124) : 0;
+        resolve({ code, stdout, stderr: error?.killed ? `timed out after ${timeoutMs} ms\n${stderr}` : stderr });
+      });
+    });
+  }
+
+  private logPath(): string {
+    return path.join(this.dir, "dockerd.log");
+  }
+
+  private logTail(lines = 40): string {
+    try {
+      const log = fs.readFileSync(this.logPath(), "utf8").trimEnd();
+      return log ? log.split("\n").slice(-lines).join("\n") : "(empty)";
+    } catch {
+      return "(no log)";
+    }
+  }
+}
+
+/** One process, identified by pid and start time so that a reused pid is never mistaken for it. */
+interface ProcessEntry {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly startTime: string;
+  readonly zombie: boolean;
+  readonly cmdline: string;
+}
+
+function readProcess(pid: number): ProcessEntry | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+    return { pid, ppid: Number(fields[1]), startTime: fields[19], zombie: fields[0] === "Z", cmdline };
+  } catch {
+    return undefined;
+  }
+}
+
+function processTable(): ProcessEntry[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readProcess(Number(name)))
+    .filter((entry): entry is ProcessEntry => entry !== undefined);
+}
+
+/** The process `rootPid`, every process whose command line names `dir`, and all their descendants. */
+function relatedProcesses(dir: string, rootPid: number | undefined): ProcessEntry[] {
+  const table = processTable();
+  const found = new Map<number, ProcessEntry>();
+  for (const entry of table) {
+    if (entry.pid === rootPid || entry.cmdline.includes(dir)) found.set(entry.pid, entry);
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const entry of table) {
+      if (!found.has(entry.pid) && found.has(entry.ppid)) {
+        found.set(entry.pid, entry);
+        grew = true;
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+function stillRunning(entry: ProcessEntry): boolean {
+  const now = readProcess(entry.pid);
+  return now !== undefined && now.startTime === entry.startTime && !now.zombie;
+}
+
+function signal(entries: readonly ProcessEntry[], sig: NodeJS.Signals): void {
+  for (const entry of entries) {
+    if (!stillRunning(entry)) continue;
+    try {
+      process.kill(entry.pid, sig);
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+async function waitUntilGone(entries: readonly ProcessEntry[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = entries.filter(stillRunning);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`processes still running: ${left.map((e) => `${e.pid} ${e.cmdline}`).join("; ")}`);
+    await sleep(100);
+  }
+}
+
+/** Mount points at or under `dir` in this process's mount namespace, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split(" ")[4].replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+    .filter((mount) => mount === dir || mount.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+async function unmountUnder(dir: string): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const mounts = mountsUnder(dir);
+    if (mounts.length === 0) return;
+    for (const mount of mounts) {
+      await run(["umount", mount]).catch(() => run(["umount", "-l", mount]));
+    }
+  }
+  throw new Error(`cannot unmount ${mountsUnder(dir).join(", ")}`);
+}
+
+/** Removes `parent` (and the container cgroups below it) from every cgroup hierarchy. */
+function removeCgroups(parent: string): void {
+  const hierarchies = fs.readdirSync("/sys/fs/cgroup").map((name) => path.join("/sys/fs/cgroup", name));
+  for (const top of [...hierarchies, "/sys/fs/cgroup"].map((h) => path.join(h, parent))) {
+    if (!fs.existsSync(top)) continue;
+    for (const dir of cgroupDirs(top).reverse()) fs.rmdirSync(dir);
+  }
+}
+
+/** {@link removeCgroups}, retried briefly while the kernel still counts exited tasks. */
+async function removeCgroupsPatiently(parent: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      removeCgroups(parent);
+      return;
+    } catch (error) {
+      if (attempt === 20) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+/** `dir` and the directories below it, parents before children. */
+function cgroupDirs(dir: string): string[] {
+  const children = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => cgroupDirs(path.join(dir, entry.name)));
+  return [dir, ...children];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Blocks the thread; only for the exit handler, where no event loop runs. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
