@@ -13,6 +13,17 @@ import type { Backend } from "./iptables/backend";
 const hosts = new Map<string, Host>();
 const sessions = new Map<string, HostSession>();
 
+/** Makes the host for a target; tests replace it to put a fake host behind the resources. */
+export type HostFactory = (connection: Connection | undefined) => Host;
+
+const defaultFactory: HostFactory = (connection) => (connection ? new SshHost(connection) : new LocalHost());
+let makeHost = defaultFactory;
+
+/** Replaces how hosts are made (the seam for tests); call with no argument to restore the default. */
+export function setHostFactory(factory: HostFactory = defaultFactory): void {
+  makeHost = factory;
+}
+
 /** A display and identity key for a target: `local`, or `user@host:port` (plus `+sudo`). */
 export function targetKey(connection: Connection | undefined): string {
   if (!connection) return "local";
@@ -24,7 +35,7 @@ export function sessionFor(connection: Connection | undefined, backend: Backend 
   const key = targetKey(connection);
   let host = hosts.get(key);
   if (!host) {
-    host = connection ? new SshHost(connection) : new LocalHost();
+    host = makeHost(connection);
     hosts.set(key, host);
   }
   let session = sessions.get(`${key}|${backend}`);

@@ -139,7 +139,8 @@ export function ownedRules(owner: string, rules: readonly RuleMatch[]): Record<F
     const comment = formatTag({ owner, name: "", priority: args.priority ?? DEFAULT_PRIORITY, index, note: args.comment });
     if (comment.length > 255) throw new ValidationError([{ path: ["comment"], message: `comment too long: with the ownership tag it is ${comment.length} characters, iptables allows 255` }]);
     const tag = parseTag(comment)!;
-    const families = familiesOf(args) as Family[];
+    const families = familiesOf(args);
+    if (typeof families === "string") throw new ValidationError([{ path: ["family"], message: families }]);
     for (const family of families) out[family].push({ text: renderRule(buildRule(args, family, comment)), tag });
   });
   return out;

@@ -1,0 +1,156 @@
+import { FAMILIES, type Family } from "../family";
+import { APPLY_EXIT, applyCommand, fingerprint, readCommand, splitSections } from "../host-scripts";
+import type { ExecOptions, ExecResult, Host } from "../host/host";
+import { EMPTY_RULESET, parseSave, renderSave, type ChainDecl, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
+import { tokenize } from "../iptables/tokens";
+
+const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "MASQUERADE", "DNAT", "SNAT"]);
+
+/**
+ * A stateful stand-in for a host, for fast unit tests of logic: it holds a
+ * ruleset per family and answers the engine's read and apply commands the
+ * way the real scripts do — fingerprint check, an all-or-nothing restore of
+ * `-I`, `-A`, `-D` and chain lines (rejecting bad positions and jumps to
+ * missing chains), then both rulesets printed back. Real iptables is tested
+ * elsewhere; this only has to agree with it on what the engine sends.
+ */
+export class FakeHost implements Host {
+  readonly name = "fake";
+  /** Every argv run, in order. */
+  readonly commands: string[][] = [];
+  private state: Record<Family, Ruleset>;
+  /** Runs before each apply command (e.g. to simulate another process editing the chain). */
+  beforeApply?: () => void;
+
+  /**
+   * @param initial each family's `iptables-save` text
+   * @param rejects restore lines matching it are refused, as iptables refuses a rule it cannot load
+   */
+  constructor(
+    initial: Partial<Record<Family, string>> = {},
+    private readonly rejects?: RegExp,
+  ) {
+    this.state = { ipv4: initial.ipv4 ? parseSave(initial.ipv4) : EMPTY_RULESET, ipv6: initial.ipv6 ? parseSave(initial.ipv6) : EMPTY_RULESET };
+  }
+
+  /** One family's ruleset as iptables-save would print it. */
+  save(family: Family): string {
+    return renderSave(this.state[family]);
+  }
+
+  /** Applies restore input to a family directly, as a hand edit would (throws when it fails). */
+  edit(family: Family, restoreInput: string): void {
+    this.state[family] = applyRestore(this.state[family], restoreInput);
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    this.commands.push([...argv]);
+    if (argv[2] === readCommand("auto")[2]) return { code: 0, stdout: this.printBoth(), stderr: "" };
+    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" })[2]) return this.apply(argv, options.stdin ?? "");
+    return { code: 127, stdout: "", stderr: `fake host: ${argv[0]}: not found\n` };
+  }
+
+  async readFile(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  async writeFile(): Promise<void> {
+    throw new Error("fake host: files are not supported");
+  }
+
+  async close(): Promise<void> {}
+
+  private printBoth(): string {
+    return `#@pdf ipv4\n${this.save("ipv4")}#@pdf ipv6\n${this.save("ipv6")}`;
+  }
+
+  private apply(argv: readonly string[], stdin: string): ExecResult {
+    this.beforeApply?.();
+    const inputs = splitInput(stdin);
+    const expected: Record<Family, string> = { ipv4: argv[6], ipv6: argv[7] };
+    for (const f of FAMILIES) {
+      if (inputs[f] !== undefined && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: "", stderr: "" };
+    }
+    const next = { ...this.state };
+    for (const f of FAMILIES) {
+      if (inputs[f] === undefined) continue;
+      try {
+        next[f] = applyRestore(next[f], inputs[f]!, this.rejects);
+      } catch (error) {
+        return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
+      }
+    }
+    this.state = next;
+    return { code: 0, stdout: this.printBoth(), stderr: "" };
+  }
+}
+
+function splitInput(stdin: string): Partial<Record<Family, string>> {
+  const both = splitSections(stdin.includes("#@pdf ipv6") ? stdin : `${stdin}#@pdf ipv6\n`);
+  const has = (f: Family) => stdin.includes(`#@pdf ${f}\n`);
+  return { ...(has("ipv4") ? { ipv4: both!.ipv4 } : {}), ...(has("ipv6") ? { ipv6: both!.ipv6 } : {}) };
+}
+
+/**
+ * Applies `iptables-restore --noflush` input to a ruleset, all or nothing.
+ * @param rejects lines matching it are refused, as iptables refuses a rule it cannot load
+ */
+export function applyRestore(ruleset: Ruleset, input: string, rejects?: RegExp): Ruleset {
+  const tables = ruleset.tables.map((t) => ({ ...t, chains: [...t.chains], rules: [...t.rules] }));
+  let table: (typeof tables)[number] | undefined;
+  input.split("\n").forEach((line, index) => {
+    const fail = (why: string): never => {
+      throw new Error(`iptables-restore: line ${index + 1} failed: ${why}`);
+    };
+    if (line === "" || line.startsWith("#")) return;
+    if (line.startsWith("*")) {
+      table = tables.find((t) => t.name === line.slice(1));
+      if (!table) tables.push((table = { name: line.slice(1), preamble: [], chains: builtinChains(line.slice(1)), rules: [] }));
+      return;
+    }
+    if (!table) return fail("no table");
+    if (line === "COMMIT") return void (table = undefined);
+    const t = table;
+    if (line.startsWith(":")) {
+      const name = line.slice(1).split(" ")[0];
+      if (t.chains.some((c) => c.name === name)) t.rules = t.rules.filter((r) => r.chain !== name);
+      else t.chains.push({ name, policy: "-", counters: "[0:0]" });
+      return;
+    }
+    if (rejects?.test(line)) return fail("rule rejected");
+    const words = tokenize(line, index + 1);
+    const [op, chain] = [words[0]?.text, words[1]?.text ?? ""];
+    if (!t.chains.some((c) => c.name === chain)) return fail(`no chain ${chain}`);
+    const indexes = t.rules.flatMap((r, i) => (r.chain === chain ? [i] : []));
+    const indexFor = (n: number) => (n <= indexes.length ? indexes[n - 1] : indexes.length > 0 ? indexes[indexes.length - 1] + 1 : insertionPoint(t, chain));
+    const numbered = (op === "-I" || op === "-D") && /^\d+$/.test(words[2]?.text ?? "");
+    const n = numbered ? Number(words[2].text) : op === "-A" ? indexes.length + 1 : 1;
+    if (op === "-D") {
+      if (!numbered || n < 1 || n > indexes.length) return fail("index of deletion too big");
+      t.rules.splice(indexes[n - 1], 1);
+      return;
+    }
+    if (op !== "-A" && op !== "-I") return fail(`unsupported ${op}`);
+    if (n < 1 || n > indexes.length + 1) return fail("index of insertion too big");
+    const rest = words.slice(numbered ? 3 : 2);
+    const target = rest[rest.findIndex((w) => w.text === "-j") + 1]?.text;
+    if (target && !BUILTIN_TARGETS.has(target) && !t.chains.some((c) => c.name === target)) return fail(`no chain/target ${target}`);
+    t.rules.splice(indexFor(n), 0, { chain, tokens: [{ text: "-A", quoted: false }, { text: chain, quoted: false }, ...rest] });
+  });
+  return { ...ruleset, tables: tables as Table[] };
+}
+
+/** Where a chain's first rule goes: after the rules of every chain declared before it (save order). */
+function insertionPoint(table: { chains: readonly ChainDecl[]; rules: readonly SavedRule[] }, chain: string): number {
+  const before = new Set(table.chains.slice(0, table.chains.findIndex((c) => c.name === chain)).map((c) => c.name));
+  let point = 0;
+  table.rules.forEach((r, i) => {
+    if (before.has(r.chain)) point = i + 1;
+  });
+  return point;
+}
+
+function builtinChains(table: string): ChainDecl[] {
+  const names = table === "nat" ? ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"] : ["INPUT", "FORWARD", "OUTPUT"];
+  return names.map((name) => ({ name, policy: "ACCEPT", counters: "[0:0]" }));
+}

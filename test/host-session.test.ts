@@ -1,0 +1,74 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RestoreError } from "../provider/errors";
+import { HostSession, type ChangeRequest } from "../provider/host-session";
+import { formatTag, parseTag } from "../provider/ownership";
+import type { OwnedRule } from "../provider/planner";
+import { FakeHost } from "../provider/testing/fake-host";
+
+const DOCKER = readFileSync(join(__dirname, "fixtures/docker-20.10/02-published-8080.v4.txt"), "utf8");
+
+function rule(name: string, priority = 500, extra = ""): OwnedRule {
+  const comment = formatTag({ owner: `p/s/rule/${name}`, name, priority, index: 0 });
+  return { text: `-A DOCKER-USER${extra} -m comment --comment "${comment}" -j DROP`, tag: parseTag(comment)! };
+}
+const v4only = (name: string, r: OwnedRule): ChangeRequest => ({ owner: `p/s/rule/${name}`, rules: { ipv4: [r], ipv6: [] } });
+const userChain = (host: FakeHost) => host.save("ipv4").split("\n").filter((l) => l.startsWith("-A DOCKER-USER"));
+
+describe("HostSession (fake host)", () => {
+  it("reads once and applies once for a change, and not at all when nothing changes", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
+    const session = new HostSession(host, "auto");
+    await session.apply(v4only("a", rule("a")));
+    expect(host.commands).toHaveLength(2);
+    await session.apply(v4only("a", rule("a")));
+    expect(host.commands).toHaveLength(3);
+    expect(userChain(host)).toEqual([rule("a").text, "-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("groups changes that wait for the lock into one read and one transaction", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
+    const session = new HostSession(host, "auto");
+    const names = Array.from({ length: 50 }, (_, i) => `r${String(i).padStart(2, "0")}`);
+    await Promise.all(names.map((n, i) => session.apply(v4only(n, rule(n, 999 - i * 10)))));
+    expect(host.commands).toHaveLength(2);
+    expect(userChain(host)).toEqual([...names.reverse().map((n, i) => rule(n, 999 - (49 - i) * 10).text), "-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("re-reads and re-plans when the chain changed between read and apply", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
+    let edits = 0;
+    host.beforeApply = () => {
+      if (edits++ === 0) host.edit("ipv4", "*filter\n-I DOCKER-USER 1 -s 192.0.2.99/32 -j ACCEPT\nCOMMIT\n");
+    };
+    await new HostSession(host, "auto").apply(v4only("a", rule("a")));
+    expect(userChain(host)).toEqual([rule("a").text, "-A DOCKER-USER -s 192.0.2.99/32 -j ACCEPT", "-A DOCKER-USER -j RETURN"]);
+    expect(host.commands).toHaveLength(4);
+  });
+
+  it("fails a rejected change alone, lands the others, and leaves the host unchanged by the failure", async () => {
+    const host = new FakeHost({ ipv4: DOCKER }, /-i bad0/);
+    const session = new HostSession(host, "auto");
+    const results = await Promise.allSettled([
+      session.apply(v4only("good1", rule("good1"))),
+      session.apply(v4only("bad", rule("bad", 500, " -i bad0"))),
+      session.apply(v4only("good2", rule("good2"))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const error = (results[1] as PromiseRejectedResult).reason;
+    expect(error).toBeInstanceOf(RestoreError);
+    expect(error.message).toMatch(/rejected the transaction/);
+    expect(error.failedLine).toContain("-i bad0");
+    expect(userChain(host)).toEqual([rule("good1").text, rule("good2").text, "-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("serves reads from one command, and creates DOCKER-USER and the jump where Docker made none (ipv6 on 20.10)", async () => {
+    const host = new FakeHost({ ipv4: DOCKER, ipv6: readFileSync(join(__dirname, "fixtures/docker-20.10/ipv6-02-published-8080.v6.txt"), "utf8") });
+    const session = new HostSession(host, "auto");
+    const [a, b] = await Promise.all([session.read(), session.read()]);
+    expect(a).toBe(b);
+    expect(host.commands).toHaveLength(1);
+    await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [rule("a")], ipv6: [rule("a")] } });
+    expect(host.save("ipv6")).toMatch(/:DOCKER-USER - \[0:0\]\n(.*\n)*-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1/);
+  });
+});

@@ -1,0 +1,124 @@
+import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
+import { dockerUserRules, familiesOf } from "../../provider/resources/docker-user-rule";
+import { UNKNOWN } from "../../provider/schema/validate";
+
+const OWNER = "quickstart/dev/rule/office-only-8080";
+const base = { __owner: OWNER, action: "DROP" };
+
+async function failures(news: Record<string, unknown>) {
+  return (await dockerUserRule.check({}, { ...base, ...news })).failures;
+}
+
+describe("DockerUserRule check", () => {
+  it("accepts the README example and adds the rule text it will write", async () => {
+    const { inputs, failures } = await dockerUserRule.check({}, {
+      ...base,
+      priority: 100,
+      inInterface: "eth0",
+      protocol: "tcp",
+      originalDestinationPort: 8080,
+      source: "!192.168.0.0/24",
+      comment: "only the office may reach 8080",
+    });
+    expect(failures).toEqual([]);
+    expect(inputs.ruleText).toEqual({
+      ipv4: '-A DOCKER-USER ! -s 192.168.0.0/24 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -m comment --comment "pdf:quickstart/dev/rule/office-only-8080:100:0 only the office may reach 8080" -j DROP',
+    });
+  });
+
+  it("reports every bad field at once, each with its property path", async () => {
+    const result = await failures({
+      source: "10.0.0.300/8",
+      destinationPort: [80, 0],
+      originalDestinationPort: 70000,
+      inInterface: "sixteen-chars-xx",
+      outInterface: "eth0; reboot",
+      comment: 'say "hi"\nthere',
+      protocol: "tcp",
+      priority: 1000,
+    });
+    expect(result.map((f) => f.property).sort()).toEqual(
+      ["comment", "destinationPort[1]", "inInterface", "originalDestinationPort", "outInterface", "priority", "source"].sort(),
+    );
+    expect(result.find((f) => f.property === "inInterface")!.reason).toMatch(/1–15 characters/);
+    expect(result.find((f) => f.property === "source")!.reason).toMatch(/10\.0\.0\.300\/8/);
+  });
+
+  it.each([
+    ["source", "$(reboot)"],
+    ["destination", "`id`"],
+    ["sourceRange", "10.0.0.1-10.0.0.2;rm"],
+    ["inInterface", "eth0|x"],
+    ["outInterface", "a&b"],
+    ["originalSource", "1.2.3.4 && true"],
+    ["comment", "hi; rm -rf /"],
+    ["comment", "back\\slash"],
+    ["comment", "it's"],
+  ])("rejects shell metacharacters in %s (%j)", async (field, value) => {
+    expect((await failures({ [field]: value })).map((f) => f.property)).toEqual([field]);
+  });
+
+  it("rejects a port on a rule without tcp or udp", async () => {
+    expect(await failures({ destinationPort: 80 })).toEqual([{ property: "destinationPort", reason: 'destinationPort needs protocol "tcp" or "udp"' }]);
+  });
+
+  it("rejects a mix of IPv4 and IPv6 addresses, and a family that contradicts them", async () => {
+    expect((await failures({ source: "10.0.0.0/8", destination: "2001:db8::1" }))[0].property).toBe("family");
+    expect((await failures({ source: "10.0.0.0/8", family: "ipv6" }))[0].reason).toMatch(/contradicts/);
+  });
+
+  it("paths nested connection fields and rejects unknown connection keys", async () => {
+    const result = await failures({ connection: { host: "bad host!", port: 0, proxy: { host: "x" } } });
+    expect(result.map((f) => f.property).sort()).toEqual(["connection.host", "connection.port", "connection.proxy"]);
+  });
+
+  it("does not fail on values that are unknown during preview", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, { ...base, source: UNKNOWN, priority: UNKNOWN });
+    expect(f).toEqual([]);
+    expect(inputs.ruleText).toBeUndefined();
+  });
+
+  it("refuses a comment that does not fit in iptables' 255 characters with the tag", async () => {
+    const owner = `${"p".repeat(60)}/${"s".repeat(60)}/rule/${"n".repeat(60)}`;
+    const result = (await dockerUserRule.check({}, { ...base, __owner: owner, comment: "c".repeat(100) })).failures;
+    expect(result).toEqual([{ property: "comment", reason: expect.stringMatching(/255/) }]);
+  });
+});
+
+describe("families", () => {
+  it.each([
+    [{}, ["ipv4", "ipv6"]],
+    [{ source: "10.0.0.0/8" }, ["ipv4"]],
+    [{ destination: "!2001:db8::/32" }, ["ipv6"]],
+    [{ protocol: "icmp" }, ["ipv4"]],
+    [{ protocol: "icmpv6" }, ["ipv6"]],
+    [{ family: "ipv6" }, ["ipv6"]],
+  ] as const)("%j applies to %j", (args, families) => {
+    expect(familiesOf({ action: "DROP", ...args })).toEqual(families);
+  });
+});
+
+describe("dockerUserRules", () => {
+  it("renders canonical forms: masked networks, compressed IPv6, multiport lists, REJECT per family", () => {
+    const rules = dockerUserRules({
+      __owner: OWNER,
+      action: "REJECT",
+      protocol: "tcp",
+      destinationPort: [443, "8000:8010", "80:80"],
+      ctstate: ["ESTABLISHED", "NEW"],
+      family: "both",
+    });
+    expect(rules.ipv4[0].text).toBe(
+      `-A DOCKER-USER -p tcp -m multiport --dports 443,8000:8010,80 -m conntrack --ctstate NEW,ESTABLISHED -m comment --comment "pdf:${OWNER}:500:0" -j REJECT --reject-with icmp-port-unreachable`,
+    );
+    expect(rules.ipv6[0].text).toMatch(/--reject-with icmp6-port-unreachable$/);
+    const [v6] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "2001:0DB8:0:0::1", destination: "2001:db8:1:2::5/48" }).ipv6;
+    expect(v6.text).toContain("-s 2001:db8::1/128 -d 2001:db8:1::/48 ");
+  });
+
+  it("prints a host address with /32 in -s and without it in conntrack", () => {
+    const [rule] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "192.0.2.7", originalSource: "192.0.2.7", originalDestination: "10.1.2.3/8" }).ipv4;
+    expect(rule.text).toContain("-s 192.0.2.7/32 ");
+    expect(rule.text).toContain("--ctorigsrc 192.0.2.7 --ctorigdst 10.0.0.0/8 --ctdir ORIGINAL");
+  });
+});
