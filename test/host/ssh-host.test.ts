@@ -1,0 +1,301 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import type { Connection } from "../../provider/connection";
+import { HostError, ValidationError } from "../../provider/errors";
+import { SshHost } from "../../provider/host/ssh-host";
+import { run } from "../support/netns";
+import { generateKey, startSshd, type KeyPair, type Sshd } from "../support/sshd";
+
+let sshd: Sshd;
+let keyDir: string;
+const hosts: SshHost[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  keyDir = await mkdtemp(join(tmpdir(), "pdf-sshkeys-"));
+});
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close()));
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  if (keyDir) await rm(keyDir, { recursive: true, force: true });
+});
+
+/** An SshHost for the test sshd as root with the authorized key, closed after the test. */
+function connect(overrides: Partial<Connection> = {}): SshHost {
+  const host = new SshHost({ host: sshd.address, port: sshd.port, privateKey: sshd.privateKey, ...overrides });
+  hosts.push(host);
+  return host;
+}
+
+/** Resolves with what `promise` rejected with, failing when it resolves. */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** The fingerprint `ssh-keygen -l` prints for a public key line. */
+async function fingerprintOf(publicKey: string): Promise<string> {
+  return (await run(["ssh-keygen", "-l", "-f", "-"], { stdin: publicKey })).split(" ")[1];
+}
+
+/** Where the SSH connection of a command came from: `address port` (the client side of the TCP connection). */
+async function clientEnd(host: SshHost): Promise<string> {
+  const { stdout } = await host.exec(["sh", "-c", 'set -- $SSH_CLIENT; echo "$1 $2"']);
+  return stdout.trim();
+}
+
+const WEIRD = `it's "quoted" $HOME $(id) \`id\` \\ ; | & < > * ? ~ [a] {a,b} # ! %s %% -n\n\ttab\r é漢🙂 ''`;
+
+describe("SshHost against a real sshd", () => {
+  it("returns the exit code, stdout and stderr", async () => {
+    const result = await connect().exec(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(result).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
+  });
+
+  it("writes stdin to the command and then closes it, also for 1 MiB", async () => {
+    const host = connect();
+    expect((await host.exec(["cat"], { stdin: "line 1\nline 2 ü\n" })).stdout).toBe("line 1\nline 2 ü\n");
+    expect((await host.exec(["wc", "-c"], { stdin: "x".repeat(1 << 20) })).stdout.trim()).toBe(String(1 << 20));
+    expect((await host.exec(["cat"])).stdout).toBe("");
+  });
+
+  it("hands an argument full of shell metacharacters over byte for byte", async () => {
+    const result = await connect().exec(["printf", "%s", WEIRD]);
+    expect(result).toEqual({ code: 0, stdout: WEIRD, stderr: "" });
+  });
+
+  it("runs commands inside the server's namespace", async () => {
+    const { stdout } = await connect().exec(["ip", "-br", "addr"]);
+    expect(stdout).toContain(sshd.address);
+    expect(stdout).not.toMatch(/^eth0/m);
+  });
+
+  it("runs concurrent commands over one connection", async () => {
+    const host = connect();
+    const runs = Array.from({ length: 5 }, () => host.exec(["sh", "-c", 'sleep 0.3; set -- $SSH_CLIENT; echo "$1 $2"']));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const sessions = await sshd.ns.run(["pgrep", "-c", "-P", String(sshd.pid)]);
+    const ends = (await Promise.all(runs)).map((r) => r.stdout.trim());
+    expect(new Set(ends).size).toBe(1);
+    expect(sessions.trim()).toBe("1");
+    expect(host.execCount).toBe(5);
+  });
+
+  it("runs bursts beyond sshd's 10 sessions per connection without failing", async () => {
+    // Quick commands as the /bin/sh user make sshd's session slots turn over fastest.
+    const host = connect({ user: sshd.user.name, password: sshd.user.password, privateKey: undefined });
+    for (let burst = 0; burst < 3; burst++) {
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => host.exec(["echo", String(i)])));
+      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
+    }
+    expect(host.execCount).toBe(120);
+  });
+
+  it("reconnects on the next exec after the server dropped the connection", async () => {
+    const host = connect();
+    const before = await clientEnd(host);
+    expect(await sshd.dropConnections()).toBe(1);
+    const after = await clientEnd(host);
+    expect(after).not.toBe(before);
+    expect(host.execCount).toBe(2);
+  });
+
+  it("rejects a command whose connection drops while it runs", async () => {
+    const host = connect();
+    const running = host.exec(["sleep", "2"]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sshd.dropConnections();
+    const err = await failure(running);
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toMatch(/connection dropped while `sleep` ran/);
+    expect((await host.exec(["true"])).code).toBe(0);
+  });
+
+  it("rejects with HostError when a command times out, and stays usable", async () => {
+    const host = connect();
+    await host.exec(["true"]);
+    const started = Date.now();
+    const err = await failure(host.exec(["sleep", "3"], { timeoutMs: 300 }));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(`${host.name}: \`sleep\` did not finish within 300 ms`);
+    expect((await host.exec(["echo", "still here"])).stdout).toBe("still here\n");
+  });
+
+  it("accepts the pinned host key, choosing the pinned key type", async () => {
+    expect((await connect({ hostKey: sshd.hostKey }).exec(["true"])).code).toBe(0);
+    expect((await connect({ hostKey: sshd.ecdsaHostKey }).exec(["true"])).code).toBe(0);
+    expect((await connect({ hostKey: sshd.hostKey.split(" ")[1] }).exec(["true"])).code).toBe(0);
+  });
+
+  it("refuses a server whose host key differs from the pinned one, naming both fingerprints", async () => {
+    const other = await generateKey(keyDir, "other-host");
+    const host = connect({ hostKey: other.publicKey });
+    const started = Date.now();
+    const err = await failure(host.exec(["true"]));
+    expect(Date.now() - started).toBeLessThan(1000); // no retries
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(
+      `${host.name}: host key mismatch: expected ${await fingerprintOf(other.publicKey)}, got ${await fingerprintOf(sshd.hostKey)}; ` +
+        "if the server's key changed on purpose, update hostKey",
+    );
+    expect(host.execCount).toBe(0);
+  });
+
+  it("rejects a hostKey that is not a public key line when constructed", () => {
+    expect(() => new SshHost({ host: sshd.address, hostKey: "not a key" })).toThrow(ValidationError);
+  });
+
+  it("fails authentication with an unknown key at once, without retrying", async () => {
+    const stranger = await generateKey(keyDir, "stranger");
+    const host = connect({ privateKey: stranger.privateKey });
+    const started = Date.now();
+    const err = await failure(host.exec(["true"]));
+    expect(Date.now() - started).toBeLessThan(1000); // no retries
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(`${host.name}: authentication failed for user root: check privateKey`);
+    expectNoSecret(err, host, stranger);
+  });
+
+  it("says a privateKey that is not a key cannot be used, without quoting it", async () => {
+    const garbage = "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END OPENSSH PRIVATE KEY-----\n";
+    const host = connect({ privateKey: garbage });
+    const err = await failure(host.exec(["true"]));
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toMatch(/cannot use the connection settings/);
+    expect(String(err)).not.toContain("bm90IGEga2V5");
+  });
+
+  it("logs in with an encrypted key and its privateKeyPassword, and reports a wrong one without quoting it", async () => {
+    const locked = await generateKey(keyDir, "locked", "correct horse");
+    await sshd.authorize(locked.publicKey);
+    expect((await connect({ privateKey: locked.privateKey, privateKeyPassword: "correct horse" }).exec(["true"])).code).toBe(0);
+    const host = connect({ privateKey: locked.privateKey, privateKeyPassword: "battery staple" });
+    const err = await failure(host.exec(["true"]));
+    expect(err).toBeInstanceOf(HostError);
+    expect(String(err)).not.toContain("battery staple");
+    expectNoSecret(err, host, locked);
+  });
+
+  it("logs in as a non-root user with a password, and reports a wrong password without quoting it", async () => {
+    const { name, password } = sshd.user;
+    const host = connect({ user: name, password, privateKey: undefined });
+    expect((await host.exec(["id", "-un"])).stdout).toBe(`${name}\n`);
+    const wrong = connect({ user: name, password: "hunter2-wrong", privateKey: undefined });
+    const err = await failure(wrong.exec(["true"]));
+    expect(err.message).toBe(`${wrong.name}: authentication failed for user ${name}: check password`);
+    for (const text of [String(err), inspect(wrong), JSON.stringify(wrong)]) expect(text).not.toContain("hunter2");
+  });
+
+  it("prefixes every command with `sudo -n --` when sudo is set (stand-in sudo, see test/support/sshd.ts)", async () => {
+    const host = connect({ user: sshd.user.name, sudo: true });
+    expect((await host.exec(["printenv", "SUDO_STAND_IN"])).stdout).toBe("1\n");
+    expect((await host.exec(["printf", "%s", WEIRD])).stdout).toBe(WEIRD);
+    expect((await connect().exec(["printenv", "SUDO_STAND_IN"])).code).toBe(1);
+  });
+
+  it("reads and writes files over the connection", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pdf-sshfile-"));
+    try {
+      const host = connect();
+      const path = join(dir, "rules.v4");
+      expect(await host.readFile(path)).toBeUndefined();
+      await host.writeFile(path, "*filter\nCOMMIT\n");
+      expect(await host.readFile(path)).toBe("*filter\nCOMMIT\n");
+      expect(host.execCount).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reaches the server over IPv6, naming it in brackets", async () => {
+    const host = connect({ host: sshd.address6 });
+    expect(host.name).toBe(`root@[${sshd.address6}]:22`);
+    expect((await host.exec(["true"])).code).toBe(0);
+  });
+
+  it("fails fast and clearly when nothing listens on the port", async () => {
+    const host = connect({ port: 2, dialErrorLimit: 2, perDialTimeout: 2 });
+    const started = Date.now();
+    const err = await failure(host.exec(["true"]));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(`root@${sshd.address}:2: cannot reach the SSH server: connection refused (after 2 attempts)`);
+  });
+
+  it("gives up after perDialTimeout when the server never answers, once per attempt", async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const host = connect({ host: "127.0.0.1", port, dialErrorLimit: 2, perDialTimeout: 1 });
+      const err = await failure(host.exec(["true"]));
+      expect(err.message).toBe(`root@127.0.0.1:${port}: cannot reach the SSH server: no SSH handshake within 1 s (after 2 attempts)`);
+      expect(sockets).toHaveLength(2);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("never shows the private key or password in inspect, JSON or errors", async () => {
+    const host = connect({ password: "s3cret-pass", privateKeyPassword: "s3cret-phrase", port: 2, dialErrorLimit: 1 });
+    const err = await failure(host.exec(["true"]));
+    expectNoSecret(err, host, { privateKey: sshd.privateKey, publicKey: "" });
+    for (const text of [String(err), inspect(host, { depth: 10 }), JSON.stringify(host)]) {
+      expect(text).not.toContain("s3cret");
+    }
+    expect(JSON.stringify(host)).toBe(JSON.stringify({ name: host.name }));
+  });
+
+  it("rejects commands after close, and close twice is harmless", async () => {
+    const host = connect();
+    await host.exec(["true"]);
+    await host.close();
+    await host.close();
+    const err = await failure(host.exec(["true"]));
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toMatch(/closed/);
+  });
+
+  // root's shell here is bash, which sources /root/.bashrc (pyenv setup on this machine) for every
+  // command; the test user's /bin/sh does not, so its figures show the transport's own cost.
+  it.each(["root", "the /bin/sh user"])("measures connect and per-exec time as %s", async (who) => {
+    const host = who === "root" ? connect() : connect({ user: sshd.user.name, password: sshd.user.password, privateKey: undefined });
+    const t0 = performance.now();
+    await host.exec(["true"]);
+    const first = performance.now() - t0;
+    const n = 20;
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) await host.exec(["true"]);
+    const perExec = (performance.now() - t1) / n;
+    const t2 = performance.now();
+    await Promise.all(Array.from({ length: n }, () => host.exec(["true"])));
+    const parallel = (performance.now() - t2) / n;
+    console.log(
+      `ssh timing as ${who}: first exec (connect + exec) ${first.toFixed(1)} ms, so connect ≈ ${(first - perExec).toFixed(1)} ms; ` +
+        `sequential exec ${perExec.toFixed(1)} ms; ${n} concurrent execs ${parallel.toFixed(1)} ms each`,
+    );
+    expect(host.execCount).toBe(2 * n + 1);
+  });
+});
+
+/** The private key, none of its lines, and no passphrase appear in the error or in the host's inspection. */
+function expectNoSecret(err: Error, host: SshHost, key: KeyPair): void {
+  const keyLines = key.privateKey.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
+  for (const text of [String(err), err.stack ?? "", inspect(host, { depth: 10 }), JSON.stringify(host)]) {
+    for (const line of keyLines) expect(text).not.toContain(line);
+  }
+}

@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
+import { closeAllSessions, setHostFactory } from "../../provider/sessions";
+import { FakeHost } from "../../provider/testing/fake-host";
+
+const DOCKER = readFileSync(join(__dirname, "../fixtures/docker-20.10/02-published-8080.v4.txt"), "utf8");
+const OWNER = "p/s/rule/web";
+let host: FakeHost;
+
+beforeEach(async () => {
+  await closeAllSessions();
+  host = new FakeHost({ ipv4: DOCKER });
+  setHostFactory(() => host);
+});
+afterAll(async () => {
+  setHostFactory();
+  await closeAllSessions();
+});
+
+const chain = () => host.save("ipv4").split("\n").filter((l) => l.startsWith("-A DOCKER-USER"));
+
+async function created(news: Record<string, unknown>) {
+  const { inputs } = await dockerUserRule.check({}, news);
+  return { inputs, ...(await dockerUserRule.create(inputs)) };
+}
+
+describe("the rule resource lifecycle (fake host)", () => {
+  const args = { __owner: OWNER, action: "DROP", protocol: "tcp", originalDestinationPort: 8080, family: "ipv4" };
+
+  it("creates, reads in sync, updates in place and deletes only its rule", async () => {
+    const { id, outs, inputs } = await created(args);
+    expect(id).toBe(OWNER);
+    expect(outs.ruleText).toEqual(inputs.ruleText);
+    expect(outs.drift).toEqual([]);
+    expect(chain()).toHaveLength(2);
+
+    const read = await dockerUserRule.read(id, outs);
+    expect(read).toEqual({ id, props: outs });
+    expect(await dockerUserRule.diff(id, read.props, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+
+    const { inputs: news } = await dockerUserRule.check(inputs, { ...args, originalDestinationPort: 9090 });
+    expect((await dockerUserRule.diff(id, outs, news)).changes).toBe(true);
+    const { outs: updated } = await dockerUserRule.update(id, outs, news);
+    expect(String((updated.ruleText as { ipv4: string }).ipv4)).toContain("--ctorigdstport 9090");
+    expect(chain()).toHaveLength(2);
+
+    await dockerUserRule.delete(id, updated);
+    expect(chain()).toEqual(["-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("reports drift on read, and the next diff asks for an update that repairs it", async () => {
+    const { id, outs, inputs } = await created(args);
+    host.edit("ipv4", "*filter\n-I DOCKER-USER 1 -s 192.0.2.9/32 -j ACCEPT\nCOMMIT\n");
+    const { props } = await dockerUserRule.read(id, outs);
+    expect(props.drift).toEqual([expect.stringMatching(/^ipv4: out of place/), expect.stringMatching(/^ipv4: missing/)]);
+    expect((await dockerUserRule.diff(id, props, inputs)).changes).toBe(true);
+    await dockerUserRule.update(id, props, inputs);
+    expect(chain()).toEqual([String((outs.ruleText as { ipv4: string }).ipv4), "-A DOCKER-USER -s 192.0.2.9/32 -j ACCEPT", "-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("reads a rule removed by hand as gone", async () => {
+    const { id, outs } = await created(args);
+    host.edit("ipv4", "*filter\n-D DOCKER-USER 1\nCOMMIT\n");
+    expect(await dockerUserRule.read(id, outs)).toEqual({ id: "", props: {} });
+  });
+
+  it("replaces (delete first) when the target host or owner changes, updates otherwise", async () => {
+    const olds = { ...args, ruleText: {}, drift: [] };
+    expect(await dockerUserRule.diff("x", olds, { ...args, connection: { host: "203.0.113.5" } })).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
+    expect(await dockerUserRule.diff("x", olds, { ...args, __owner: "p/s/rule/other" })).toMatchObject({ replaces: ["__owner"] });
+    expect(await dockerUserRule.diff("x", olds, { ...args, priority: 7 })).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("sends nothing to the host when the inputs are invalid", async () => {
+    await expect(dockerUserRule.create({ ...args, source: "not-an-address" })).rejects.toThrow(/source: "not-an-address" is not an IPv4 or IPv6 address/);
+    expect(host.commands).toEqual([]);
+  });
+});
