@@ -19,3 +19,6 @@ export { planChain, type Operation, type OwnedRule } from "./planner";
 export { dockerUserRule } from "./resources/docker-user-rule-resource";
 export { dockerUserRuleSchema, type DockerUserRuleArgs } from "./resources/docker-user-rule";
 export type { ResourceEngine, CheckFailure, Props } from "./resources/rule-resource";
+export { publishedPort } from "./resources/published-port-resource";
+export { publishedPortSchema, type PublishedPortArgs } from "./resources/published-port";
+export { publishedPorts, type PublishedMapping } from "./docker/published-ports";

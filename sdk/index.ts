@@ -3,4 +3,5 @@
  * The engine is importable as `pulumi-docker-firewall/provider`.
  */
 export { DockerUserRule, type DockerUserRuleArgs } from "./docker-user-rule";
+export { PublishedPort, type PublishedPortArgs } from "./published-port";
 export type { ConnectionArgs, TargetArgs } from "./connection";

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { publishedPorts, portsOverlap } from "../docker/published-ports";
+import { FAMILIES, type Family } from "../family";
+import type { Snapshot } from "../host-session";
+import type { OwnedRule } from "../planner";
+import { addressField, commentField, interfaceField, portOrRange } from "../schema/fields";
+import { ownedRules, type RuleMatch } from "./docker-user-rule";
+import { resourceBaseShape } from "./resource-base";
+
+/** Validated arguments of a `PublishedPort`. */
+export const publishedPortSchema = z.object({
+  ...resourceBaseShape,
+  hostPort: portOrRange,
+  protocol: z.enum(["tcp", "udp"]).optional(),
+  allowFrom: z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })).max(200),
+  inInterface: interfaceField.optional(),
+  family: z.enum(["ipv4", "ipv6", "both"]).optional(),
+  priority: z.number().int().min(0).max(999).optional(),
+  comment: commentField.optional(),
+});
+
+/** The arguments of a `PublishedPort`, as validated. */
+export type PublishedPortArgs = z.infer<typeof publishedPortSchema>;
+
+/**
+ * The allowlist for a published host port, keyed on the port the client
+ * asked for (conntrack's original destination port), so it never names a
+ * container address and survives containers being recreated: an ACCEPT per
+ * allowed source, then a DROP of every other new connection to the port.
+ */
+export function publishedPortRules(args: PublishedPortArgs): Record<Family, OwnedRule[]> {
+  const common = {
+    priority: args.priority,
+    inInterface: args.inInterface,
+    protocol: args.protocol ?? "tcp",
+    originalDestinationPort: args.hostPort,
+    comment: args.comment,
+  } as const;
+  const accepts: RuleMatch[] = args.allowFrom.map((source) => ({ ...common, action: "ACCEPT", source }));
+  const drop: RuleMatch = { ...common, action: "DROP", ctstate: ["NEW"], family: args.family ?? "both" };
+  return ownedRules(args.__owner, [...accepts, drop]);
+}
+
+/** What Docker publishes on the port, read from the nat table: the outputs `published`, `bindAddresses`, `targets`. */
+export function observePublishedPort(args: PublishedPortArgs, snapshot: Snapshot): { published: boolean; bindAddresses: string[]; targets: string[] } {
+  const protocol = args.protocol ?? "tcp";
+  const mappings = FAMILIES.flatMap((f) => publishedPorts(snapshot[f], f)).filter(
+    (m) => m.protocol === protocol && portsOverlap(m.hostPort, String(args.hostPort)),
+  );
+  const unique = (values: string[]) => [...new Set(values)].sort();
+  return { published: mappings.length > 0, bindAddresses: unique(mappings.map((m) => m.bindAddress)), targets: unique(mappings.map((m) => m.target)) };
+}

@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ownerKey, secretConnection, type TargetArgs } from "./connection";
+
+/** Arguments of a {@link PublishedPort}. */
+export interface PublishedPortArgs extends TargetArgs {
+  /** The host port a container is published on (`-p 8080:80` → 8080), or a range `"8000:8010"`. */
+  readonly hostPort: pulumi.Input<number | string>;
+  /**
+   * The published port's protocol.
+   * @default "tcp"
+   */
+  readonly protocol?: pulumi.Input<"tcp" | "udp">;
+  /** Addresses and networks (IPv4 or IPv6) that may connect; everyone else is dropped. Empty means nobody from outside. */
+  readonly allowFrom: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The interface outside traffic arrives on (e.g. `eth0`). When omitted the
+   * allowlist applies on every interface, containers on other bridges included.
+   */
+  readonly inInterface?: pulumi.Input<string>;
+  /**
+   * Which families get the final DROP. The ACCEPTs follow their addresses.
+   * @default "both"
+   */
+  readonly family?: pulumi.Input<"ipv4" | "ipv6" | "both">;
+  /**
+   * Position among our rules at the top of DOCKER-USER (0–999, lower first).
+   * @default 500
+   */
+  readonly priority?: pulumi.Input<number>;
+  /** Your comment, kept in each rule after our ownership tag. */
+  readonly comment?: pulumi.Input<string>;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  check: (olds, news) => require("pulumi-docker-firewall/provider").publishedPort.check(olds, news),
+  diff: (id, olds, news) => require("pulumi-docker-firewall/provider").publishedPort.diff(id, olds, news),
+  create: (inputs) => require("pulumi-docker-firewall/provider").publishedPort.create(inputs),
+  read: (id, props) => require("pulumi-docker-firewall/provider").publishedPort.read(id, props),
+  update: (id, olds, news) => require("pulumi-docker-firewall/provider").publishedPort.update(id, olds, news),
+  delete: (id, props) => require("pulumi-docker-firewall/provider").publishedPort.delete(id, props),
+};
+
+/**
+ * An allowlist for a port Docker publishes: only `allowFrom` may open
+ * connections to it. Keyed on the host port through conntrack, so it keeps
+ * working when the container is recreated with a new address.
+ */
+export class PublishedPort extends pulumi.dynamic.Resource {
+  /** Per family, the rules exactly as `iptables-save` prints them, one per line. */
+  declare readonly ruleText: pulumi.Output<{ ipv4?: string; ipv6?: string }>;
+  /** What `refresh` found different from the declaration; empty when in sync. */
+  declare readonly drift: pulumi.Output<string[]>;
+  /** Whether Docker publishes the port at all (a DNAT rule exists for it). */
+  declare readonly published: pulumi.Output<boolean>;
+  /** The addresses Docker publishes it on (`0.0.0.0` / `::` mean every address). */
+  declare readonly bindAddresses: pulumi.Output<string[]>;
+  /** Where Docker forwards it: container address and port. */
+  declare readonly targets: pulumi.Output<string[]>;
+
+  /**
+   * @param name resource name; also names the rules' owner tag (letters, digits, `.`, `_`, `-`)
+   * @param args the port and who may reach it
+   * @param opts resource options
+   */
+  constructor(name: string, args: PublishedPortArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = { ruleText: undefined, drift: undefined, published: undefined, bindAddresses: undefined, targets: undefined };
+    super(provider, name, { ...args, connection: secretConnection(args.connection), __owner: ownerKey("port", name), ...outputs }, opts, "pulumi-docker-firewall", "PublishedPort");
+  }
+}

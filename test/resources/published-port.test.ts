@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseSave } from "../../provider/iptables/ruleset";
+import { publishedPort } from "../../provider/resources/published-port-resource";
+import { observePublishedPort, publishedPortRules, publishedPortSchema } from "../../provider/resources/published-port";
+
+const fixture = (name: string) => parseSave(readFileSync(join(__dirname, "../fixtures/docker-20.10", name), "utf8"));
+const OWNER = "p/s/port/web";
+
+describe("PublishedPort rules", () => {
+  it("accepts each allowed source on the host port, then drops other new connections, in both families", () => {
+    const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"], inInterface: "eth0" }));
+    const tag = (i: number) => `-m comment --comment "pdf:${OWNER}:500:${i}"`;
+    expect(rules.ipv4.map((r) => r.text)).toEqual([
+      `-A DOCKER-USER -s 203.0.113.7/32 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(0)} -j ACCEPT`,
+      `-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(1)} -j ACCEPT`,
+      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate NEW --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+    ]);
+    expect(rules.ipv6.map((r) => r.text)).toEqual([
+      `-A DOCKER-USER -s 2001:db8::/32 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(2)} -j ACCEPT`,
+      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate NEW --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+    ]);
+  });
+
+  it("with an empty allowFrom, only drops", () => {
+    const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: "8000:8010", protocol: "udp", allowFrom: [] }));
+    expect(rules.ipv4.map((r) => r.text)).toEqual([`-A DOCKER-USER -p udp -m conntrack --ctstate NEW --ctorigdstport 8000:8010 --ctdir ORIGINAL -m comment --comment "pdf:${OWNER}:500:0" -j DROP`]);
+  });
+
+  it("rejects negated and malformed sources with their index", async () => {
+    const { failures } = await publishedPort.check({}, { __owner: OWNER, hostPort: 0, allowFrom: ["!10.0.0.0/8", "10.0.0.0/33"] });
+    expect(failures.map((f) => f.property).sort()).toEqual(["allowFrom[0]", "allowFrom[1]", "hostPort"]);
+  });
+});
+
+describe("observePublishedPort", () => {
+  it("reads Docker's DNAT: every-address publish and container target", () => {
+    const snapshot = { ipv4: fixture("02-published-8080.v4.txt"), ipv6: parseSave("") };
+    const args = publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: [] });
+    expect(observePublishedPort(args, snapshot)).toEqual({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] });
+  });
+
+  it("reads a loopback-bound publish, a udp one, and one that does not exist", () => {
+    const snapshot = { ipv4: fixture("04-user-bridge-icc-off-binding.v4.txt"), ipv6: parseSave("") };
+    const observe = (hostPort: number, protocol: "tcp" | "udp" = "tcp") => observePublishedPort(publishedPortSchema.parse({ __owner: OWNER, hostPort, protocol, allowFrom: [] }), snapshot);
+    expect(observe(9000)).toEqual({ published: true, bindAddresses: ["127.0.0.1"], targets: ["192.0.2.2:80"] });
+    expect(observe(5353, "udp")).toEqual({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.4:53"] });
+    expect(observe(5353)).toEqual({ published: false, bindAddresses: [], targets: [] });
+  });
+
+  it("reads IPv6 publishes", () => {
+    const snapshot = { ipv4: fixture("ipv6-02-published-8080.v4.txt"), ipv6: fixture("ipv6-02-published-8080.v6.txt") };
+    const args = publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: [] });
+    expect(observePublishedPort(args, snapshot).targets).toEqual(["172.17.0.2:80", "[2001:db8:dd::242:ac11:2]:80"]);
+    expect(observePublishedPort(args, snapshot).bindAddresses).toEqual(["0.0.0.0", "::"]);
+  });
+});
