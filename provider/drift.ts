@@ -2,6 +2,16 @@ import type { Family } from "./family";
 import type { Operation } from "./planner";
 
 /**
+ * Says in words what a plan for one resource would repair, one message per
+ * problem (a rule moved back into place is one problem, not a delete and an
+ * insert).
+ */
+export function describePlan(family: Family, operations: readonly Operation[]): string[] {
+  const moved = new Set(operations.flatMap((op) => (op.kind === "delete" && op.reason === "out of place" ? [op.text] : [])));
+  return operations.filter((op) => !(op.kind === "insert" && moved.has(op.text))).map((op) => describeDrift(family, op));
+}
+
+/**
  * Says in words what an operation would repair: planning a resource's
  * desired rules against the live chain and describing the plan is how drift
  * is detected, so `refresh` and `up` can never disagree about it.

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { dockerUserState, type LiveRule } from "../docker-user-chain";
-import { describeDrift } from "../drift";
+import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
 import type { Snapshot } from "../host-session";
@@ -109,7 +109,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
       const snapshot = await sessionFor(args.connection, args.iptablesBackend).read();
       if (FAMILIES.every((f) => liveRules(snapshot, args.__owner)[f].length === 0)) return { id: "", props: {} };
       const drift = FAMILIES.flatMap((f) =>
-        planChain(dockerUserState(snapshot[f]), [{ owner: args.__owner, rules: rules[f] }]).operations.map((op) => describeDrift(f, op)),
+        describePlan(f, planChain(dockerUserState(snapshot[f]), [{ owner: args.__owner, rules: rules[f] }]).operations),
       );
       return { id, props: outputs(withoutOutputs(props, outputOnly), args, snapshot, drift) };
     },

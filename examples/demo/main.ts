@@ -1,0 +1,131 @@
+/**
+ * `npm run demo`: the whole story on a disposable sandbox. A real dockerd
+ * runs in a network namespace with an httpd container published on 8080,
+ * two client namespaces try to reach it, and the engine — the same code
+ * `pulumi up` runs in its provider process — manages the sandbox's
+ * DOCKER-USER: preview, up, a second preview with nothing to do, a hand
+ * edit, refresh showing the drift, up repairing it, a recreated container,
+ * destroy. Everything it creates is removed at the end, also on failure.
+ */
+import { FAMILIES } from "../../provider/family";
+import { planAll } from "../../provider/host-session";
+import { restoreInput } from "../../provider/iptables/restore-script";
+import { publishedPort } from "../../provider/resources/published-port-resource";
+import type { Props } from "../../provider/resources/rule-resource";
+import { closeAllSessions, sessionFor, setHostFactory } from "../../provider/sessions";
+import { DockerSandbox, httpUrl } from "../../test/support/docker-sandbox";
+import { declareResources, type Declared } from "./resources";
+
+const say = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const heading = (text: string) => say(`\n\x1b[1m== ${text}\x1b[0m`);
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("the demo makes network namespaces and runs dockerd: run it as root");
+  heading("1. A Docker host in a sandbox: dockerd in a network namespace, httpd published with -p 8080:80");
+  const sandbox = await DockerSandbox.start({ clients: 2, ipv6: true });
+  try {
+    await sandbox.daemon.runHttpd("web", "8080:80");
+    setHostFactory(() => sandbox.target);
+    const [office, outsider] = sandbox.clients;
+    say(`client 0 (the office) is ${office.v4} / ${office.v6}; client 1 (anyone else) is ${outsider.v4} / ${outsider.v6}`);
+    await showChain(sandbox);
+    await showReach(sandbox);
+
+    const declared = await declareResources(office, sandbox.target.interfaces);
+
+    heading("2. pulumi preview");
+    await showPlan(declared);
+
+    heading("3. pulumi up");
+    await Promise.all(declared.map(async (d) => (d.outs = (await d.engine.create(d.inputs)).outs)));
+    for (const d of declared) say(`${d.name}: created${d.outs!.published === undefined ? "" : `; Docker publishes it: ${JSON.stringify(pick(d.outs!, ["bindAddresses", "targets"]))}`}`);
+    await showChain(sandbox);
+    await showReach(sandbox);
+
+    heading("4. pulumi preview again: nothing to do");
+    await showPlan(declared);
+
+    heading("5. Someone edits DOCKER-USER by hand: deletes our first rule, inserts their own at the top");
+    await sandbox.target.run(["iptables", "-D", "DOCKER-USER", "1"]);
+    await sandbox.target.run(["iptables", "-I", "DOCKER-USER", "1", "-s", "198.51.100.99/32", "-j", "ACCEPT"]);
+    await showChain(sandbox);
+
+    heading("6. pulumi refresh: the drift");
+    for (const d of declared) {
+      const { id, props } = await d.engine.read(String(d.outs!.__owner), d.outs!);
+      d.outs = id ? props : undefined;
+      const drift = (props.drift as string[] | undefined) ?? [];
+      say(`${d.name}: ${id === "" ? "gone" : drift.length === 0 ? "in sync" : `drifted:\n    ${drift.join("\n    ")}`}`);
+    }
+
+    heading("7. pulumi up: repairs our rules, leaves the hand-written one alone");
+    for (const d of declared) {
+      const { changes } = d.outs ? await d.engine.diff(String(d.outs.__owner), d.outs, d.inputs) : { changes: true };
+      if (!changes) continue;
+      d.outs = d.outs ? (await d.engine.update(String(d.outs.__owner), d.outs, d.inputs)).outs : (await d.engine.create(d.inputs)).outs;
+      say(`${d.name}: updated`);
+    }
+    await showChain(sandbox);
+
+    heading("8. The container is recreated and gets a new address: the allowlist still holds");
+    await sandbox.daemon.docker(["rm", "-f", "web"]);
+    await sandbox.daemon.runHttpd("decoy", "9999:80");
+    await sandbox.daemon.runHttpd("web", "8080:80");
+    const port = declared.find((d) => d.engine === publishedPort)!;
+    const { props } = await port.engine.read(String(port.outs!.__owner), port.outs!);
+    say(`web's targets were ${JSON.stringify(port.outs!.targets)}, now ${JSON.stringify(props.targets)}`);
+    await showReach(sandbox);
+
+    heading("9. pulumi destroy: our rules go, Docker's and the hand-written one stay");
+    await Promise.all(declared.map((d) => d.engine.delete(String(d.outs!.__owner), d.outs!)));
+    await showChain(sandbox);
+    await showReach(sandbox);
+  } finally {
+    setHostFactory();
+    await closeAllSessions();
+    await sandbox.stop();
+    say("\nsandbox removed");
+  }
+}
+
+/** Prints what `up` would do: per family, the one iptables-restore transaction. */
+async function showPlan(declared: readonly Declared[]): Promise<void> {
+  const snapshot = await sessionFor(undefined).read();
+  const operations = planAll(snapshot, declared.map((d) => d.rules(d.inputs)));
+  if (FAMILIES.every((f) => operations[f].length === 0)) {
+    say("no changes");
+    return;
+  }
+  for (const f of FAMILIES) {
+    if (operations[f].length > 0) say(`${f === "ipv4" ? "iptables" : "ip6tables"}-restore --noflush <<EOF\n${restoreInput(operations[f])}EOF`);
+  }
+}
+
+async function showChain(sandbox: DockerSandbox): Promise<void> {
+  for (const [tool, family] of [["iptables-save", "ipv4"], ["ip6tables-save", "ipv6"]] as const) {
+    const lines = (await sandbox.target.run([tool, "-t", "filter"])).split("\n").filter((l) => /^(-A DOCKER-USER|-A FORWARD -j DOCKER-USER)/.test(l));
+    say(`${family} DOCKER-USER:${lines.length === 0 ? " (none)" : ""}`);
+    for (const l of lines) say(`  ${l}`);
+  }
+}
+
+async function showReach(sandbox: DockerSandbox): Promise<void> {
+  const results = await Promise.all(
+    sandbox.clients.flatMap((c, i) => [
+      sandbox.fetch(i, httpUrl(c.targetV4, 8080), 2).then((body) => `client ${i} over IPv4: ${body ? "got the page" : "blocked"}`),
+      sandbox.fetch(i, httpUrl(c.targetV6, 8080), 2).then((body) => `client ${i} over IPv6: ${body ? "got the page" : "blocked"}`),
+    ]),
+  );
+  for (const r of results) say(`  ${r}`);
+}
+
+function pick(props: Props, keys: readonly string[]): Props {
+  return Object.fromEntries(keys.map((k) => [k, props[k]]));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
