@@ -7,31 +7,42 @@ import type { ExecResult } from "./host/host";
  */
 export function classifyCommandFailure(host: string, argv: readonly string[], result: ExecResult): FirewallError {
   const stderr = result.stderr;
-  const tool = commandName(argv);
+  const tool = toolOf(stderr) ?? commandName(argv);
 
-  // sh prints "not found" and exits 127 when a command is missing; sudo says "command not found".
-  if (result.code === 127 || /command not found/.test(stderr)) {
-    const missing = /(?:^|\s)([\w.-]+): (?:command )?not found/.exec(stderr)?.[1] ?? tool;
-    return new HostError(host, `\`${missing}\` is not installed; install it (Debian: apt-get install iptables) and retry`);
+  // sh: "sh: 1: iptables-legacy-save: not found" (exit 127); bash and sudo: "…: command not found".
+  const missing = /(?:^|\s)([\w.-]+): (?:command )?not found/.exec(stderr)?.[1];
+  if (result.code === 127 || missing) {
+    return new HostError(host, `\`${missing ?? tool}\` is not installed; install it (Debian: apt-get install iptables) and retry`);
   }
-  // sudo -n with no NOPASSWD entry.
+  // sudo -n when the user has no NOPASSWD entry.
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
     return new HostError(host, "sudo asks for a password; allow this user passwordless sudo (NOPASSWD) or connect as root");
   }
-  // Both iptables variants, run by a non-root user.
-  if (/Permission denied \(you must be root\)|you must be root|Operation not permitted/.test(stderr)) {
-    return new HostError(host, `\`${tool}\` needs root; connect as root or set \`sudo: true\``);
+  // nf_tables: "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)";
+  // legacy: "Failed to list table names in /proc/net/ip_tables_names: Permission denied",
+  //         "Fatal: can't open lock file /run/xtables.lock: Permission denied".
+  if (/Permission denied|you must be root|Operation not permitted/.test(stderr)) {
+    return new HostError(host, `\`${tool}\` needs root; connect as root or set \`sudo: true\` in the connection`);
   }
-  // iptables-restore (legacy and nft): "iptables-restore: line 7 failed" or "line 7: ..." with the offending text later.
-  if (/-restore/.test(argv.join(" ")) || /-restore: line \d+ failed/.test(stderr)) {
-    return new RestoreError(host, argv, result.code, stderr);
-  }
+  // nf_tables: "iptables-restore: line 3 failed"; legacy: "Error occurred at line: 3".
+  if (restoreLine(stderr) !== undefined) return new RestoreError(host, argv, result.code, stderr);
   return new CommandError(host, argv, result.code, stderr);
 }
 
-/** The tool a command line runs, looking past `sudo`, `flock` and `sh -c`. */
+/** The line of restore input that iptables-restore (either variant) says it rejected. */
+export function restoreLine(stderr: string): number | undefined {
+  const m = /line (\d+) failed|Error occurred at line: (\d+)/.exec(stderr);
+  return m ? Number(m[1] ?? m[2]) : undefined;
+}
+
+/** The tool iptables names at the start of its messages: `iptables-save v1.8.9 (nf_tables): …`. */
+function toolOf(stderr: string): string | undefined {
+  return /^((?:ip6?tables|ebtables|arptables)[\w-]*)(?: v[\d.]+(?: \([\w_]+\))?)?:/m.exec(stderr)?.[1];
+}
+
+/** The command an argv runs, looking past `sudo`. */
 function commandName(argv: readonly string[]): string {
-  const skip = new Set(["sudo", "-n", "--", "env"]);
+  const skip = new Set(["sudo", "-n", "--"]);
   const first = argv.find((a) => !skip.has(a)) ?? "";
   return first.split("/").pop() ?? first;
 }

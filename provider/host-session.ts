@@ -1,4 +1,4 @@
-import { classifyCommandFailure } from "./command-failure";
+import { classifyCommandFailure, restoreLine } from "./command-failure";
 import { dockerUserState } from "./docker-user-chain";
 import { FirewallError, HostError, RestoreError } from "./errors";
 import { FAMILIES, type Family } from "./family";
@@ -31,6 +31,9 @@ interface Pending {
   readonly resolve: (value: ChangeResult) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** The apply command may wait for another process's lock first. */
+const APPLY_TIMEOUT_MS = 120_000;
 
 /** How often a transaction is re-planned when the chain changed under it. */
 const MAX_ATTEMPTS = 5;
@@ -118,14 +121,16 @@ export class HostSession {
   private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Snapshot | "conflict"> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
     const argv = applyCommand(this.backend, { ipv4: fingerprint(before.ipv4), ipv6: fingerprint(before.ipv6) });
-    const result = await this.host.exec(argv, { stdin: applyInput(inputs) });
+    const result = await this.host.exec(argv, { stdin: applyInput(inputs), timeoutMs: APPLY_TIMEOUT_MS });
     if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
     if (result.code === APPLY_EXIT.conflict) return "conflict";
+    if (result.code === APPLY_EXIT.lockTimeout) throw new HostError(this.host.name, result.stderr.trim());
     const family = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f] || result.code === APPLY_EXIT.failed[f]);
     if (family) {
-      const line = /line (\d+) failed/.exec(result.stderr)?.[1];
+      const line = restoreLine(result.stderr);
       const what = result.code === APPLY_EXIT.rejected[family] ? "rejected the transaction (nothing was changed)" : "failed; the host was rolled back";
-      throw new RestoreError(this.host.name, [`${family === "ipv4" ? "iptables" : "ip6tables"}-restore`, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, line ? inputs[family].split("\n")[Number(line) - 1] : undefined);
+      const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
+      throw new RestoreError(this.host.name, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, line ? inputs[family].split("\n")[line - 1] : undefined);
     }
     throw classifyCommandFailure(this.host.name, argv, result);
   }

@@ -27,7 +27,7 @@ export function setHostFactory(factory: HostFactory = defaultFactory): void {
 /** A display and identity key for a target: `local`, or `user@host:port` (plus `+sudo`). */
 export function targetKey(connection: Connection | undefined): string {
   if (!connection) return "local";
-  return `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}${connection.sudo ? "+sudo" : ""}`;
+  return `${connection.user ?? "root"}@${connection.host.toLowerCase()}:${connection.port ?? 22}${connection.sudo ? "+sudo" : ""}`;
 }
 
 /** The session for a target and backend, created on first use. */

@@ -4,6 +4,7 @@ import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
 import type { Snapshot } from "../host-session";
+import type { Connection } from "../connection";
 import type { OwnedRule } from "../planner";
 import { planChain } from "../planner";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
@@ -92,7 +93,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
     },
 
     async diff(_id, olds, news) {
-      const replaces = TARGET_KEYS.filter((k) => (k === "connection" ? targetKey(olds[k] as never) !== targetKey(news[k] as never) : !sameJson(olds[k], news[k])));
+      const replaces = TARGET_KEYS.filter((k) => targetOf(k, olds[k]) !== targetOf(k, news[k]));
       const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !outputOnly.has(k)));
       const changed = [...keys].some((k) => !sameJson(olds[k], news[k]));
       const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
@@ -123,6 +124,13 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
       await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
     },
   };
+}
+
+/** A target input in comparable form: defaults filled in, host names compared as the same host. */
+function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
+  if (key === "connection") return targetKey(value as Connection | undefined);
+  if (key === "iptablesBackend") return String(value ?? "auto");
+  return String(value);
 }
 
 /** The owner's rules on the host, per family, in chain order. */

@@ -20,16 +20,21 @@ export function containsUnknown(value: unknown): boolean {
 export function findIssues(schema: z.ZodType, input: Record<string, unknown>): ValidationIssue[] {
   const result = schema.safeParse(input);
   if (result.success) return [];
-  return result.error.issues
-    .filter((i) => !(i.path.length > 0 && containsUnknown(input[String(i.path[0])])))
-    .map((i) => ({ path: i.path.map((p) => (typeof p === "number" ? p : String(p))), message: i.message }));
+  return toIssues(result.error.issues).filter((i) => !(i.path.length > 0 && containsUnknown(input[String(i.path[0])])));
 }
 
 /** Parses input or throws a `ValidationError` listing every problem. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "number" ? p : String(p))), message: i.message })),
-  );
+  throw new ValidationError(toIssues(result.error.issues));
+}
+
+/** zod's issues as ours; an unknown key becomes one issue at that key's own path. */
+function toIssues(issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
+  return issues.flatMap((i) => {
+    const path = i.path.map((p) => (typeof p === "number" ? p : String(p)));
+    if (i.code === "unrecognized_keys") return i.keys.map((key) => ({ path: [...path, key], message: `unknown property "${key}"` }));
+    return [{ path, message: i.message }];
+  });
 }
