@@ -24,15 +24,19 @@ export function classifyCommandFailure(host: string, argv: readonly string[], re
   if (/Permission denied|you must be root|Operation not permitted/.test(stderr)) {
     return new HostError(host, `\`${tool}\` needs root; connect as root or set \`sudo: true\` in the connection`);
   }
-  // nf_tables: "iptables-restore: line 3 failed"; legacy: "Error occurred at line: 3".
-  if (restoreLine(stderr) !== undefined) return new RestoreError(host, argv, result.code, stderr);
+  if (restoreLine(stderr) !== undefined || /-restore/.test(tool)) return new RestoreError(host, argv, result.code, stderr);
   return new CommandError(host, argv, result.code, stderr);
 }
 
-/** The line of restore input that iptables-restore (either variant) says it rejected. */
+/**
+ * The line of restore input that iptables-restore says it rejected. Both
+ * variants print "Error occurred at line: N" for a line they cannot parse;
+ * legacy prints "line N failed" when the kernel refuses the table (N is then
+ * often the COMMIT line), nf_tables "line N: RULE_INSERT failed (…)".
+ */
 export function restoreLine(stderr: string): number | undefined {
-  const m = /line (\d+) failed|Error occurred at line: (\d+)/.exec(stderr);
-  return m ? Number(m[1] ?? m[2]) : undefined;
+  const m = /Error occurred at line: (\d+)|line (\d+) failed|line (\d+): /.exec(stderr);
+  return m ? Number(m[1] ?? m[2] ?? m[3]) : undefined;
 }
 
 /** The tool iptables names at the start of its messages: `iptables-save v1.8.9 (nf_tables): …`. */

@@ -1,12 +1,20 @@
 import { parseTag, type RuleTag } from "./ownership";
+import { renderRule } from "./iptables/rule";
 import { chainRules, findTable, hasChain, ruleLine, type Ruleset } from "./iptables/ruleset";
 import type { Token } from "./iptables/tokens";
 
 /** The chain Docker keeps for users' rules. */
 export const DOCKER_USER = "DOCKER-USER";
 
-/** The rule by which FORWARD hands every forwarded packet to DOCKER-USER. */
-export const FORWARD_JUMP = `-A FORWARD -j ${DOCKER_USER}`;
+/** Docker's rule by which FORWARD hands every forwarded packet to DOCKER-USER. */
+export const DOCKER_JUMP = `-A FORWARD -j ${DOCKER_USER}`;
+
+/**
+ * Our own jump, tagged so that we can tell it from Docker's: we add it only
+ * where FORWARD does not jump to DOCKER-USER (ip6tables before Docker 23, a
+ * host where Docker "failed open"), and remove it when no rule of ours is left.
+ */
+export const OUR_JUMP = renderRule({ chain: "FORWARD", matches: { comment: { value: "pdf:jump", negated: false } }, target: DOCKER_USER, targetOptions: [] });
 
 /** A rule as it is on the host: its save text, and its tag when it is ours. */
 export interface LiveRule {
@@ -19,8 +27,12 @@ export interface LiveRule {
 export interface ChainState {
   /** Whether the filter table has the chain. */
   readonly exists: boolean;
-  /** Whether FORWARD jumps to it (`-A FORWARD -j DOCKER-USER`). */
-  readonly jumped: boolean;
+  /** Whether FORWARD has Docker's jump to it (`-A FORWARD -j DOCKER-USER`). */
+  readonly dockerJump: boolean;
+  /** Whether FORWARD has our tagged jump to it. */
+  readonly ourJump: boolean;
+  /** How many other rules of the filter table jump or go to it. */
+  readonly otherReferences: number;
   /** Its rules, in order. */
   readonly rules: readonly LiveRule[];
 }
@@ -28,9 +40,12 @@ export interface ChainState {
 /** Reads DOCKER-USER, its rules' owners and the FORWARD jump out of a saved ruleset. */
 export function dockerUserState(ruleset: Ruleset): ChainState {
   const filter = findTable(ruleset, "filter");
+  const references = (filter?.rules ?? []).filter((r) => r.tokens.some((t, i) => (t.text === "-j" || t.text === "-g") && r.tokens[i + 1]?.text === DOCKER_USER)).map(ruleLine);
   return {
     exists: hasChain(filter, DOCKER_USER),
-    jumped: chainRules(filter, "FORWARD").some((r) => ruleLine(r) === FORWARD_JUMP),
+    dockerJump: references.includes(DOCKER_JUMP),
+    ourJump: references.includes(OUR_JUMP),
+    otherReferences: references.filter((r) => r !== DOCKER_JUMP && r !== OUR_JUMP).length,
     rules: chainRules(filter, DOCKER_USER).map((r) => {
       const tag = parseTag(commentOf(r.tokens));
       return tag ? { text: ruleLine(r), tag } : { text: ruleLine(r) };

@@ -22,6 +22,10 @@ export function describeDrift(family: Family, op: Operation): string {
       return `${family}: the DOCKER-USER chain does not exist`;
     case "insert-jump":
       return `${family}: FORWARD does not jump to DOCKER-USER, so its rules have no effect`;
+    case "delete-jump":
+      return `${family}: our FORWARD jump to DOCKER-USER is no longer needed (Docker jumps there itself, or none of our rules is left)`;
+    case "delete-chain":
+      return `${family}: the DOCKER-USER chain we created is empty and unused`;
     case "insert":
       return `${family}: missing: ${op.text}`;
     case "delete":

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DOCKER_USER, FORWARD_JUMP } from "./docker-user-chain";
+import { DOCKER_USER } from "./docker-user-chain";
 import type { Family } from "./family";
 import { backendSuffix, type Backend } from "./iptables/backend";
 import { findTable, ruleLine, type Ruleset } from "./iptables/ruleset";
@@ -42,7 +42,7 @@ flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lo
 d=$(mktemp -d) || exit 70
 trap 'rm -rf "$d"' EXIT
 awk -v d="$d" '/^#@pdf ipv[46]$/ { f = d "/" $2; next } f { print > f }' || exit 70
-fp() { "$1$s-save" -t filter | grep -E '^(:${DOCKER_USER} |-A ${DOCKER_USER} |${FORWARD_JUMP}$)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64; }
+fp() { "$1$s-save" -t filter | grep -E '^(:${DOCKER_USER} |-A ${DOCKER_USER} |-A FORWARD (.* )?-j ${DOCKER_USER}$)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64; }
 [ ! -e "$d/ipv4" ] || [ "$(fp iptables)" = "$3" ] || exit ${APPLY_EXIT.conflict}
 [ ! -e "$d/ipv6" ] || [ "$(fp ip6tables)" = "$4" ] || exit ${APPLY_EXIT.conflict}
 [ ! -e "$d/ipv4" ] || "iptables$s-restore" -w --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
@@ -97,13 +97,13 @@ export function splitSections(output: string): Record<Family, string> | undefine
 
 /**
  * What the apply script hashes: the DOCKER-USER declaration (without
- * counters), its rules and the FORWARD jump, in save order.
+ * counters), its rules and FORWARD's jumps to it, in save order.
  */
 export function fingerprint(ruleset: Ruleset): string {
   const filter = findTable(ruleset, "filter");
   const lines = [
     ...(filter?.chains.filter((c) => c.name === DOCKER_USER).map((c) => `:${c.name} ${c.policy}`) ?? []),
-    ...(filter?.rules.filter((r) => r.chain === DOCKER_USER || ruleLine(r) === FORWARD_JUMP).map(ruleLine) ?? []),
+    ...(filter?.rules.map(ruleLine).filter((l) => l.startsWith(`-A ${DOCKER_USER} `) || (l.startsWith("-A FORWARD ") && l.endsWith(` -j ${DOCKER_USER}`))) ?? []),
   ];
   return createHash("sha256")
     .update(lines.map((l) => `${l}\n`).join(""))

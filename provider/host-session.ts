@@ -128,9 +128,15 @@ export class HostSession {
     const family = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f] || result.code === APPLY_EXIT.failed[f]);
     if (family) {
       const line = restoreLine(result.stderr);
-      const what = result.code === APPLY_EXIT.rejected[family] ? "rejected the transaction (nothing was changed)" : "failed; the host was rolled back";
+      const failedLine = line === undefined ? undefined : inputs[family].split("\n")[line - 1];
+      const what =
+        result.code === APPLY_EXIT.rejected[family]
+          ? "rejected the transaction (nothing was changed)"
+          : family === "ipv4"
+            ? "failed (the transaction is atomic: nothing was changed)"
+            : "failed; ipv4's part was rolled back, nothing was changed";
       const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
-      throw new RestoreError(this.host.name, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, line ? inputs[family].split("\n")[line - 1] : undefined);
+      throw new RestoreError(this.host.name, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
     }
     throw classifyCommandFailure(this.host.name, argv, result);
   }

@@ -19,6 +19,8 @@ export type DeleteReason = "not desired" | "duplicate" | "out of place";
 export type Operation =
   | { readonly kind: "create-chain" }
   | { readonly kind: "insert-jump" }
+  | { readonly kind: "delete-jump" }
+  | { readonly kind: "delete-chain" }
   | { readonly kind: "delete"; readonly position: number; readonly text: string; readonly reason: DeleteReason }
   | { readonly kind: "insert"; readonly position: number; readonly text: string };
 
@@ -32,7 +34,10 @@ export interface ChainPlan {
  * Plans the smallest set of operations that turns the live DOCKER-USER into
  * one holding exactly the desired rules of the changed owners, each once, at
  * its place: our rules form a block at the top ordered by their tags; a new
- * rule goes one past the last owned rule that sorts before it. Rules of other
+ * rule goes one past the last owned rule that sorts before it. Where
+ * FORWARD does not jump to the chain, our tagged jump is added; when no rule
+ * of ours is left, it is removed again, and the chain too if nothing else
+ * uses it. Rules of other
  * owners and foreign rules are never touched. Positions are 1-based and
  * valid at the moment each operation runs. Pure: no I/O.
  */
@@ -73,8 +78,16 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
 
   const prelude: Operation[] = [];
   if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain" });
-  if (wanted.length > 0 && !state.jumped) prelude.push({ kind: "insert-jump" });
-  return { operations: [...prelude, ...operations, ...inserts], result: chain };
+  if (wanted.length > 0 && !state.dockerJump && !state.ourJump) prelude.push({ kind: "insert-jump" });
+  // What we added for our rules goes with the last of them; Docker's chain and jump never do.
+  // Once Docker jumps to the chain itself, ours would send packets through it twice.
+  const cleanup: Operation[] = [];
+  const noneLeft = !chain.some((r) => r.tag);
+  if (changes.length > 0 && state.ourJump && (noneLeft || state.dockerJump)) cleanup.push({ kind: "delete-jump" });
+  if (changes.length > 0 && state.ourJump && noneLeft && chain.length === 0 && !state.dockerJump && state.otherReferences === 0) {
+    cleanup.push({ kind: "delete-chain" });
+  }
+  return { operations: [...prelude, ...operations, ...inserts, ...cleanup], result: chain };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Connection } from "./connection";
 import type { Host } from "./host/host";
 import { LocalHost } from "./host/local-host";
@@ -30,9 +31,14 @@ export function targetKey(connection: Connection | undefined): string {
   return `${connection.user ?? "root"}@${connection.host.toLowerCase()}:${connection.port ?? 22}${connection.sudo ? "+sudo" : ""}`;
 }
 
-/** The session for a target and backend, created on first use. */
+/**
+ * The session for a target and backend, created on first use. Connections
+ * are shared only between resources with the same connection settings, so
+ * every resource's credentials and pinned host key are really used; the
+ * host-side lock still serializes sessions that reach the same host.
+ */
 export function sessionFor(connection: Connection | undefined, backend: Backend = "auto"): HostSession {
-  const key = targetKey(connection);
+  const key = connection ? `${targetKey(connection)}#${settingsHash(connection)}` : "local";
   let host = hosts.get(key);
   if (!host) {
     host = makeHost(connection);
@@ -44,6 +50,12 @@ export function sessionFor(connection: Connection | undefined, backend: Backend 
     sessions.set(`${key}|${backend}`, session);
   }
   return session;
+}
+
+/** A hash of all connection settings (secrets included), so that only the hash is kept as a key. */
+function settingsHash(connection: Connection): string {
+  const sorted = Object.fromEntries(Object.entries(connection).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
 }
 
 /** Closes every connection this process opened (tests and scripts call it when done). */

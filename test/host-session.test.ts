@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { OUR_JUMP } from "../provider/docker-user-chain";
 import { RestoreError } from "../provider/errors";
 import { HostSession, type ChangeRequest } from "../provider/host-session";
 import { formatTag, parseTag } from "../provider/ownership";
@@ -62,13 +63,24 @@ describe("HostSession (fake host)", () => {
     expect(userChain(host)).toEqual([rule("good1").text, rule("good2").text, "-A DOCKER-USER -j RETURN"]);
   });
 
-  it("serves reads from one command, and creates DOCKER-USER and the jump where Docker made none (ipv6 on 20.10)", async () => {
-    const host = new FakeHost({ ipv4: DOCKER, ipv6: readFileSync(join(__dirname, "fixtures/docker-20.10/ipv6-02-published-8080.v6.txt"), "utf8") });
+  it("serves reads from one command", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
     const session = new HostSession(host, "auto");
     const [a, b] = await Promise.all([session.read(), session.read()]);
     expect(a).toBe(b);
     expect(host.commands).toHaveLength(1);
+  });
+
+  it("creates DOCKER-USER and our jump where Docker made none (ipv6 on 20.10), and removes both with our last rule", async () => {
+    const v6 = readFileSync(join(__dirname, "fixtures/docker-20.10/ipv6-02-published-8080.v6.txt"), "utf8");
+    const host = new FakeHost({ ipv4: DOCKER, ipv6: v6 });
+    const session = new HostSession(host, "auto");
     await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [rule("a")], ipv6: [rule("a")] } });
-    expect(host.save("ipv6")).toMatch(/:DOCKER-USER - \[0:0\]\n(.*\n)*-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1/);
+    expect(host.save("ipv6")).toContain(`:DOCKER-USER - [0:0]`);
+    expect(host.save("ipv6")).toContain(`*filter\n${[":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]"].join("\n")}`);
+    expect(host.save("ipv6").split("\n").filter((l) => l.startsWith("-A FORWARD"))[0]).toBe(OUR_JUMP);
+    await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [], ipv6: [] } });
+    expect(host.save("ipv6")).toBe(v6);
+    expect(host.save("ipv4")).toBe(DOCKER);
   });
 });

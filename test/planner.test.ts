@@ -13,7 +13,7 @@ function owned(name: string, priority = 500, index = 0, source = "10.0.0.1/32"):
 
 const foreign = (text: string): LiveRule => ({ text: `-A DOCKER-USER ${text}` });
 const RETURN = foreign("-j RETURN");
-const state = (rules: LiveRule[], exists = true, jumped = true): ChainState => ({ exists, jumped, rules });
+const state = (rules: LiveRule[], exists = true, dockerJump = true, ourJump = false): ChainState => ({ exists, dockerJump, ourJump, otherReferences: 0, rules });
 const change = (name: string, rules: OwnedRule[]): OwnerChange => ({ owner: `p/s/rule/${name}`, rules });
 
 describe("planChain", () => {
@@ -31,6 +31,21 @@ describe("planChain", () => {
   it("restores only the jump when the chain exists but FORWARD no longer jumps to it", () => {
     const plan = planChain(state([owned("a")], true, false), [change("a", [owned("a")])]);
     expect(plan.operations).toEqual([{ kind: "insert-jump" }]);
+  });
+
+  it("removes our jump and the chain we created with the last of our rules", () => {
+    const plan = planChain(state([owned("a")], true, false, true), [change("a", [])]);
+    expect(plan.operations.map((o) => o.kind)).toEqual(["delete", "delete-jump", "delete-chain"]);
+  });
+
+  it("keeps our jump while foreign rules of other stacks are left, and never removes Docker's jump or chain", () => {
+    expect(planChain(state([owned("a"), owned("b")], true, false, true), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete"]);
+    expect(planChain(state([owned("a"), RETURN], true, true, false), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete"]);
+    expect(planChain(state([owned("a"), RETURN], true, false, true), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete", "delete-jump"]);
+  });
+
+  it("removes our jump once Docker jumps to the chain itself, so packets pass it once", () => {
+    expect(planChain(state([owned("a")], true, true, true), [change("a", [owned("a")])]).operations).toEqual([{ kind: "delete-jump" }]);
   });
 
   it("plans nothing when the chain already holds the rule in place", () => {

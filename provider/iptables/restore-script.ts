@@ -1,4 +1,4 @@
-import { DOCKER_USER } from "../docker-user-chain";
+import { DOCKER_USER, OUR_JUMP } from "../docker-user-chain";
 import type { Operation } from "../planner";
 
 /**
@@ -21,7 +21,11 @@ function restoreLine(op: Operation): string {
     case "create-chain":
       return `:${DOCKER_USER} - [0:0]`;
     case "insert-jump":
-      return `-I FORWARD 1 -j ${DOCKER_USER}`;
+      return `-I FORWARD 1 ${OUR_JUMP.slice("-A FORWARD ".length)}`;
+    case "delete-jump":
+      return `-D FORWARD ${OUR_JUMP.slice("-A FORWARD ".length)}`;
+    case "delete-chain":
+      return `-X ${DOCKER_USER}`;
     case "delete":
       return `-D ${DOCKER_USER} ${op.position}`;
     case "insert":

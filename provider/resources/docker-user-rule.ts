@@ -7,7 +7,7 @@ import { renderRule } from "../iptables/rule";
 import { DOCKER_USER } from "../docker-user-chain";
 import { formatTag, parseTag } from "../ownership";
 import type { OwnedRule } from "../planner";
-import { conntrackForm, headerForm, parseAddress, parseRange } from "../schema/address";
+import { conntrackForm, headerForm, parseAddress, parseRange, type Address } from "../schema/address";
 import { addressField, commentField, CT_STATES, ctstateField, interfaceField, portOrRange, portsField, rangeField, splitNegation } from "../schema/fields";
 import { resourceBaseShape } from "./resource-base";
 
@@ -102,7 +102,11 @@ export function buildRule(args: RuleMatch, family: Family, comment: string): Rul
     const { negated, body } = splitNegation(text);
     matches[field] = { value: form(body), negated };
   };
-  for (const [key, field, form] of ADDRESS_FIELDS) set(field, args[key], (b) => form(parseAddress(b) as Exclude<ReturnType<typeof parseAddress>, string>));
+  for (const [key, field, form] of ADDRESS_FIELDS) {
+    const address = args[key] === undefined ? undefined : (parseAddress(splitNegation(args[key]!).body) as Address);
+    // iptables prints no `-s`/`-d` for a /0: it matches every address, so the rule has no such match.
+    if (address && !(address.prefix === 0 && form === headerForm)) set(field, args[key], () => form(address));
+  }
   set("inInterface", args.inInterface);
   set("outInterface", args.outInterface);
   if (args.protocol !== undefined && args.protocol !== "all") set("protocol", args.protocol === "icmpv6" ? "ipv6-icmp" : args.protocol);

@@ -61,8 +61,18 @@ function isPlainIPv6(addr: string): boolean {
   return !ipaddr.IPv6.parse(addr).isIPv4MappedAddress();
 }
 
+/**
+ * Prints an address as iptables does (glibc `inet_ntop`): RFC 5952 for
+ * IPv6, except that an address whose first six words are zero and seventh
+ * is not ends in a dotted quad (`::0.2.0.3`).
+ */
 function render(a: ipaddr.IPv4 | ipaddr.IPv6): string {
-  return a.kind() === "ipv6" ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+  if (a.kind() === "ipv4") return a.toString();
+  const words = (a as ipaddr.IPv6).parts;
+  if (words.slice(0, 6).every((w) => w === 0) && words[6] !== 0) {
+    return `::${[words[6] >> 8, words[6] & 255, words[7] >> 8, words[7] & 255].join(".")}`;
+  }
+  return (a as ipaddr.IPv6).toRFC5952String();
 }
 
 function compareBytes(a: number[], b: number[]): number {

@@ -12,10 +12,12 @@ export function splitNegation(text: string): { negated: boolean; body: string } 
   return text.startsWith("!") ? { negated: true, body: text.slice(1).trimStart() } : { negated: false, body: text };
 }
 
-/** An address or CIDR network; a leading `!` negates. */
+/** An address or CIDR network; a leading `!` negates (but not of a `/0`, which would match nothing). */
 export const addressField = z.string().superRefine((text, ctx) => {
-  const parsed = parseAddress(splitNegation(text).body);
+  const { negated, body } = splitNegation(text);
+  const parsed = parseAddress(body);
   if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+  else if (negated && parsed.prefix === 0) ctx.addIssue({ code: "custom", message: `"${text}" matches nothing` });
 });
 
 /** An iprange `first-last`; a leading `!` negates. */

@@ -2,7 +2,7 @@ import { FAMILIES, type Family } from "../family";
 import { APPLY_EXIT, applyCommand, fingerprint, readCommand, splitSections } from "../host-scripts";
 import type { ExecOptions, ExecResult, Host } from "../host/host";
 import { EMPTY_RULESET, parseSave, renderSave, type ChainDecl, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
-import { tokenize } from "../iptables/tokens";
+import { renderTokens, tokenize } from "../iptables/tokens";
 
 const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "MASQUERADE", "DNAT", "SNAT"]);
 
@@ -10,7 +10,7 @@ const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "M
  * A stateful stand-in for a host, for fast unit tests of logic: it holds a
  * ruleset per family and answers the engine's read and apply commands the
  * way the real scripts do — fingerprint check, an all-or-nothing restore of
- * `-I`, `-A`, `-D` and chain lines (rejecting bad positions and jumps to
+ * `-I`, `-A`, `-D` (by number or spec), `-X` and chain lines (rejecting bad positions and jumps to
  * missing chains), then both rulesets printed back. Real iptables is tested
  * elsewhere; this only has to agree with it on what the engine sends.
  */
@@ -122,6 +122,19 @@ export function applyRestore(ruleset: Ruleset, input: string, rejects?: RegExp):
     const [op, chain] = [words[0]?.text, words[1]?.text ?? ""];
     if (!t.chains.some((c) => c.name === chain)) return fail(`no chain ${chain}`);
     const indexes = t.rules.flatMap((r, i) => (r.chain === chain ? [i] : []));
+    if (op === "-X") {
+      const referenced = t.rules.some((r) => r.tokens.some((w, i) => (w.text === "-j" || w.text === "-g") && r.tokens[i + 1]?.text === chain));
+      if (indexes.length > 0 || referenced) return fail(`chain ${chain} is not empty or still referenced`);
+      t.chains = t.chains.filter((c) => c.name !== chain);
+      return;
+    }
+    if (op === "-D" && !/^\d+$/.test(words[2]?.text ?? "")) {
+      const spec = renderTokens(words.slice(2));
+      const at = indexes.find((i) => renderTokens(t.rules[i].tokens.slice(2)) === spec);
+      if (at === undefined) return fail("rule to delete does not exist");
+      t.rules.splice(at, 1);
+      return;
+    }
     const indexFor = (n: number) => (n <= indexes.length ? indexes[n - 1] : indexes.length > 0 ? indexes[indexes.length - 1] + 1 : insertionPoint(t, chain));
     const numbered = (op === "-I" || op === "-D") && /^\d+$/.test(words[2]?.text ?? "");
     const n = numbered ? Number(words[2].text) : op === "-A" ? indexes.length + 1 : 1;

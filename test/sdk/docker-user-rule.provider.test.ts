@@ -14,6 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { OUR_JUMP } from "../../provider/docker-user-chain";
 import { compiledPath } from "../support/compiled";
 import { Netns } from "../support/netns";
 import { ProviderHost, UNKNOWN, urn, type PropertyMap } from "../support/provider-host";
@@ -514,7 +515,7 @@ describeAsRoot("a program of several rules: families, priorities, port lists", (
     expect(v4.map((l) => /rule\/([\w-]+):/.exec(l)?.[1] ?? l)).toEqual(["office-web", "block-8080", "established", "follower", RETURN]);
     expect(v6.map((l) => /rule\/([\w-]+):/.exec(l)?.[1] ?? l)).toEqual(["dns-v6", "block-8080"]);
     // ip6tables had no Docker layout: the chain and FORWARD's jump to it were created.
-    expect(await saveOf(target.ns, "ipv6")).toContain("-A FORWARD -j DOCKER-USER");
+    expect(await saveOf(target.ns, "ipv6")).toContain(OUR_JUMP);
 
     expect(lineOf(v4, owner("office-web"))).toBe(
       `-A DOCKER-USER -s 10.1.0.0/16 -p tcp -m multiport --dports 80,443,8000:8010 -m comment --comment "pdf:${owner("office-web")}:100:0 office to web" -j ACCEPT`,
