@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerKey, secretConnection, type TargetArgs } from "./connection";
+import { engineProvider } from "./engine-provider";
 
 /** Arguments of a {@link DockerUserRule}. Every string is validated before anything reaches the host. */
 export interface DockerUserRuleArgs extends TargetArgs {
@@ -54,14 +55,7 @@ export interface DockerUserRuleArgs extends TargetArgs {
   readonly comment?: pulumi.Input<string>;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.check(olds, news),
-  diff: (id, olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.diff(id, olds, news),
-  create: (inputs) => require("pulumi-docker-firewall/provider").dockerUserRule.create(inputs),
-  read: (id, props) => require("pulumi-docker-firewall/provider").dockerUserRule.read(id, props),
-  update: (id, olds, news) => require("pulumi-docker-firewall/provider").dockerUserRule.update(id, olds, news),
-  delete: (id, props) => require("pulumi-docker-firewall/provider").dockerUserRule.delete(id, props),
-};
+const provider = engineProvider("dockerUserRule");
 
 /**
  * A rule in Docker's `DOCKER-USER` chain, in iptables and/or ip6tables.

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ownerKey, secretConnection, type TargetArgs } from "./connection";
+import { engineProvider } from "./engine-provider";
 
 /** Arguments of a {@link PublishedPort}. */
 export interface PublishedPortArgs extends TargetArgs {
@@ -31,14 +32,7 @@ export interface PublishedPortArgs extends TargetArgs {
   readonly comment?: pulumi.Input<string>;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => require("pulumi-docker-firewall/provider").publishedPort.check(olds, news),
-  diff: (id, olds, news) => require("pulumi-docker-firewall/provider").publishedPort.diff(id, olds, news),
-  create: (inputs) => require("pulumi-docker-firewall/provider").publishedPort.create(inputs),
-  read: (id, props) => require("pulumi-docker-firewall/provider").publishedPort.read(id, props),
-  update: (id, olds, news) => require("pulumi-docker-firewall/provider").publishedPort.update(id, olds, news),
-  delete: (id, props) => require("pulumi-docker-firewall/provider").publishedPort.delete(id, props),
-};
+const provider = engineProvider("publishedPort");
 
 /**
  * An allowlist for a port Docker publishes: only `allowFrom` may open
