@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:os";
-import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
+import { Client, utils, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import type { Connection } from "../connection";
 import { HostError, ValidationError } from "../errors";
 import { readFileByExec, writeFileByExec } from "./file-commands";
@@ -234,6 +234,11 @@ export class SshHost implements Host {
         forget();
         reject({ reason: "the server closed the connection during the handshake", transient: true } satisfies DialFailure);
       });
+      const keyProblem = privateKeyProblem(c.privateKey, c.privateKeyPassword);
+      if (keyProblem !== undefined) {
+        reject({ reason: keyProblem, transient: false } satisfies DialFailure);
+        return;
+      }
       try {
         client.connect(config);
       } catch (err) {
@@ -262,6 +267,8 @@ export class SshHost implements Host {
     }
     const network = err.code === undefined ? undefined : TRANSIENT_NETWORK_ERRORS[err.code];
     if (network !== undefined) return { reason: network, transient: true };
+    // sshd drops connections beyond MaxStartups before its banner: a passing overload.
+    if (/Connection lost before handshake/.test(err.message)) return { reason: "the server closed the connection during the handshake", transient: true };
     return { reason: `SSH connection failed: ${this.#redact(err.message)}`, transient: false };
   }
 
@@ -282,6 +289,18 @@ export class SshHost implements Host {
     if (next !== undefined) next();
     else this.#openChannels -= 1;
   }
+}
+
+/**
+ * Why a private key cannot be used, in fixed words: ssh2's own messages may
+ * quote decoded bytes of whatever was pasted into `privateKey`.
+ */
+function privateKeyProblem(privateKey: string | undefined, passphrase: string | undefined): string | undefined {
+  if (privateKey === undefined) return undefined;
+  const parsed = utils.parseKey(privateKey, passphrase);
+  if (!(parsed instanceof Error)) return undefined;
+  if (/no passphrase given/.test(parsed.message)) return "privateKey is encrypted: set privateKeyPassword";
+  return passphrase === undefined ? "privateKey is not an OpenSSH or PEM private key" : "privateKeyPassword does not decrypt privateKey, or privateKey is not an OpenSSH or PEM private key";
 }
 
 /** Opens an exec channel on `client`. */

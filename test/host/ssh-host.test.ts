@@ -173,7 +173,7 @@ describe("SshHost against a real sshd", () => {
     const host = connect({ privateKey: garbage });
     const err = await failure(host.exec(["true"]));
     expect(err).toBeInstanceOf(HostError);
-    expect(err.message).toMatch(/cannot use the connection settings/);
+    expect(err.message).toMatch(/privateKey is not an OpenSSH or PEM private key/);
     expect(String(err)).not.toContain("bm90IGEga2V5");
   });
 

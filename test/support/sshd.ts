@@ -10,9 +10,10 @@ import { link, Netns, run } from "./netns";
  * A real OpenSSH server for tests, running in its own network namespace and
  * reached from the root namespace over a veth pair. It knows root (key only)
  * and a throwaway user that exists only in the namespace's view of
- * `/etc/passwd` (key or password). A stand-in `sudo` on the sessions' PATH
- * checks for `-n --` and runs the rest as the same user: Debian's sudo is not
- * installed here, so this proves what is sent, not sudo itself.
+ * `/etc/passwd` (key or password). By default a stand-in `sudo` on the
+ * sessions' PATH checks for `-n --` and runs the rest as the same user, which
+ * proves what is sent, not sudo itself; with {@link SshdOptions.sudoers} the
+ * sessions use the real sudo with a sudoers file of the namespace's own.
  */
 export interface Sshd {
   /** The namespace sshd runs in; commands over SSH run there too. */
@@ -38,6 +39,19 @@ export interface Sshd {
   dropConnections(): Promise<number>;
   /** Kills sshd, deletes the namespace and every file made. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** Options of {@link startSshd}; without any, sshd is as it always was. */
+export interface SshdOptions {
+  /**
+   * Use the REAL sudo, with this text as its sudoers file: it is written to
+   * `/etc/netns/<ns>/sudoers` (mode 0440), which `ip netns exec` bind-mounts
+   * over `/etc/sudoers` for sshd and its sessions only; the real file is
+   * never touched. The stand-in `sudo` is then left off the sessions' PATH.
+   */
+  readonly sudoers?: string;
+  /** The sessions' whole PATH (sshd's `SetEnv`), replacing the default one (stand-in dir first, then the system dirs). */
+  readonly path?: string;
 }
 
 /** A key pair made by `ssh-keygen`. */
@@ -72,7 +86,7 @@ export async function generateKey(dir: string, name: string, passphrase = ""): P
 }
 
 /** Starts sshd in a fresh namespace and resolves once its port accepts connections. */
-export async function startSshd(): Promise<Sshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const ns = await Netns.create("ssh");
   const dir = await mkdtemp(join(tmpdir(), "pdf-sshd-"));
   const etc = `/etc/netns/${ns.name}`;
@@ -98,7 +112,10 @@ export async function startSshd(): Promise<Sshd> {
     );
     await chmod(dir, 0o755); // the test user reads authorized_keys and runs bin/sudo
     await addUser(etc, dir, user);
-    await writeFile(join(dir, "sshd_config"), sshdConfig(dir, net.bV4, net.bV6, port));
+    if (options.sudoers !== undefined) await writeFile(join(etc, "sudoers"), options.sudoers, { mode: 0o440 });
+    const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const path = options.path ?? (options.sudoers !== undefined ? systemPath : `${join(dir, "bin")}:${systemPath}`);
+    await writeFile(join(dir, "sshd_config"), sshdConfig(dir, net.bV4, net.bV6, port, path));
     await mkdir("/run/sshd", { recursive: true });
 
     const log = join(dir, "sshd.log");
@@ -174,7 +191,7 @@ async function addUser(etc: string, home: string, user: { name: string; password
   await writeFile(join(etc, "passwd"), `${passwd}${user.name}:${hash}:61234:65534:pdf test:${home}:/bin/sh\n`);
 }
 
-function sshdConfig(dir: string, v4: string, v6: string, port: number): string {
+function sshdConfig(dir: string, v4: string, v6: string, port: number, path: string): string {
   return [
     `Port ${port}`,
     `ListenAddress ${v4}`,
@@ -188,7 +205,7 @@ function sshdConfig(dir: string, v4: string, v6: string, port: number): string {
     "PasswordAuthentication yes",
     "KbdInteractiveAuthentication no",
     "PermitRootLogin prohibit-password",
-    `SetEnv PATH=${join(dir, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    `SetEnv PATH=${path}`,
     "LogLevel VERBOSE",
     "",
   ].join("\n");
