@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { link, run, type Netns } from "./netns";
-import { generateKey } from "./sshd";
+import { generateKey, waitForPort } from "./sshd";
 
 /**
  * A real OpenSSH server inside an existing namespace (e.g. a
@@ -150,21 +149,4 @@ async function freeLinkIndex(): Promise<number> {
   const inUse = await run(["ip", "-br", "-4", "addr"]);
   for (let i = 50; i <= 59; i++) if (!inUse.includes(` 203.0.113.${i * 4 + 1}/`)) return i;
   throw new Error("no free link index in 50–59 for another sandbox sshd");
-}
-
-/** Resolves once address:port accepts a TCP connection; throws with sshd's log if sshd exits or 5 s pass. */
-async function waitForPort(address: string, port: number, child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: address, port }, () => {
-        socket.end();
-        resolve(true);
-      }).on("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const output = await readFile(log, "utf8").catch(() => "(no log)");
-  throw new Error(`sshd did not start listening on ${address}:${port}:\n${output}`);
 }

@@ -212,7 +212,7 @@ function sshdConfig(dir: string, v4: string, v6: string, port: number, path: str
 }
 
 /** Resolves once address:port accepts a TCP connection; throws with sshd's log if sshd exits or 5 s pass. */
-async function waitForPort(address: string, port: number, child: ChildProcess, log: string): Promise<void> {
+export async function waitForPort(address: string, port: number, child: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && child.exitCode === null) {
     const open = await new Promise<boolean>((resolve) => {
