@@ -32,19 +32,27 @@ const LOCK_WAIT_SECONDS = 60;
 
 const SECTION = /^#@pdf (ipv4|ipv6)$/;
 
+/** Prints the named tables of both families; `$1` is the backend suffix, the rest are table names. */
+const PRINT_TABLES = `for f in 4 6; do
+  printf '#@pdf ipv%s\\n' "$f"
+  for t in "$@"; do "ip\${f#4}tables$s-save" -t "$t" || exit 69; done
+done`;
+
 const READ_SCRIPT = `s=$1
-printf '#@pdf ipv4\\n' && "iptables$s-save" && printf '#@pdf ipv6\\n' && "ip6tables$s-save"`;
+shift
+${PRINT_TABLES}`;
 
 const APPLY_SCRIPT = `set -u
-lock=$1 s=$2
+lock=$1 s=$2 fp4=$3 fp6=$4
+shift 4
 exec 9>>"$lock" || exit 70
 flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }
 d=$(mktemp -d) || exit 70
 trap 'rm -rf "$d"' EXIT
 awk -v d="$d" '/^#@pdf ipv[46]$/ { f = d "/" $2; next } f { print > f }' || exit 70
 fp() { "$1$s-save" -t filter | grep -E '^(:${DOCKER_USER} |-A ${DOCKER_USER} |-A FORWARD (.* )?-j ${DOCKER_USER}$)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64; }
-[ ! -e "$d/ipv4" ] || [ "$(fp iptables)" = "$3" ] || exit ${APPLY_EXIT.conflict}
-[ ! -e "$d/ipv6" ] || [ "$(fp ip6tables)" = "$4" ] || exit ${APPLY_EXIT.conflict}
+[ ! -e "$d/ipv4" ] || [ "$(fp iptables)" = "$fp4" ] || exit ${APPLY_EXIT.conflict}
+[ ! -e "$d/ipv6" ] || [ "$(fp ip6tables)" = "$fp6" ] || exit ${APPLY_EXIT.conflict}
 [ ! -e "$d/ipv4" ] || "iptables$s-restore" -w --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
 [ ! -e "$d/ipv6" ] || "ip6tables$s-restore" -w --noflush --test "$d/ipv6" || exit ${APPLY_EXIT.rejected.ipv6}
 if [ -e "$d/ipv4" ]; then
@@ -55,21 +63,29 @@ if [ -e "$d/ipv6" ] && ! "ip6tables$s-restore" -w --noflush "$d/ipv6"; then
   [ ! -e "$d/undo" ] || "iptables$s-restore" -w -c -T filter "$d/undo"
   exit ${APPLY_EXIT.failed.ipv6}
 fi
-${READ_SCRIPT.replace("s=$1\n", "")}`;
+${PRINT_TABLES}`;
 
-/** The argv that prints both families' rulesets. */
-export function readCommand(backend: Backend): string[] {
-  return ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend)];
+/**
+ * A table the engine reads: `filter` holds DOCKER-USER; `nat` holds Docker's
+ * published ports. Reading only what is needed keeps a read small on hosts
+ * with huge tables (Kubernetes' nat).
+ */
+export type TableName = "filter" | "nat";
+
+/** The argv that prints the given tables of both families. */
+export function readCommand(backend: Backend, tables: readonly TableName[]): string[] {
+  return ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend), ...tables];
 }
 
 /**
  * The argv that applies restore inputs under the host lock, after checking
  * that each changed family's DOCKER-USER still has the fingerprint it had
  * when read, testing every input first, and rolling ipv4 back if ipv6 fails.
- * It prints both rulesets afterwards, so verifying costs no extra round trip.
+ * It prints the given tables of both families afterwards, so verifying costs
+ * no extra round trip.
  */
-export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, lockPath = HOST_LOCK_PATH): string[] {
-  return ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6];
+export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, tables: readonly TableName[], lockPath = HOST_LOCK_PATH): string[] {
+  return ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ...tables];
 }
 
 /** The standard input of the apply command: each family's restore input in its section. */

@@ -2,14 +2,14 @@ import { classifyCommandFailure, restoreLine } from "./command-failure";
 import { dockerUserState } from "./docker-user-chain";
 import { FirewallError, HostError, RestoreError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { APPLY_EXIT, applyCommand, applyInput, fingerprint, readCommand, splitSections } from "./host-scripts";
+import { APPLY_EXIT, applyCommand, applyInput, fingerprint, readCommand, splitSections, type TableName } from "./host-scripts";
 import type { Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
 import { parseSave, type Ruleset } from "./iptables/ruleset";
 import { planChain, type Operation, type OwnedRule } from "./planner";
 
-/** Both families' rulesets as read at one moment. */
+/** Both families' rulesets as read at one moment (the tables that were asked for). */
 export type Snapshot = Readonly<Record<Family, Ruleset>>;
 
 /** One resource's desired rules per family; empty lists remove its rules. */
@@ -28,9 +28,13 @@ export interface ChangeResult {
 
 interface Pending {
   readonly change?: ChangeRequest;
+  readonly tables: readonly TableName[];
   readonly resolve: (value: ChangeResult) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** Every table a request may ask for, in the order they are read. */
+const ALL_TABLES: readonly TableName[] = ["filter", "nat"];
 
 /** The apply command may wait for another process's lock first. */
 const APPLY_TIMEOUT_MS = 120_000;
@@ -59,19 +63,25 @@ export class HostSession {
     readonly backend: Backend,
   ) {}
 
-  /** Reads both families' rulesets (one command on the host, shared with queued requests). */
-  async read(): Promise<Snapshot> {
-    return (await this.enqueue(undefined)).snapshot;
+  /**
+   * Reads both families' rulesets (one command on the host, shared with queued requests).
+   * @param tables the tables to read; `filter` always comes along
+   */
+  async read(tables: readonly TableName[] = ["filter"]): Promise<Snapshot> {
+    return (await this.enqueue(undefined, tables)).snapshot;
   }
 
-  /** Makes the host hold exactly `change.rules` for its owner; resolves once verified. */
-  apply(change: ChangeRequest): Promise<ChangeResult> {
-    return this.enqueue(change);
+  /**
+   * Makes the host hold exactly `change.rules` for its owner; resolves once verified.
+   * @param tables the tables the result's snapshot must hold; `filter` always comes along
+   */
+  apply(change: ChangeRequest, tables: readonly TableName[] = ["filter"]): Promise<ChangeResult> {
+    return this.enqueue(change, tables);
   }
 
-  private enqueue(change: ChangeRequest | undefined): Promise<ChangeResult> {
+  private enqueue(change: ChangeRequest | undefined, tables: readonly TableName[]): Promise<ChangeResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ change, resolve, reject });
+      this.queue.push({ change, tables, resolve, reject });
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drain());
@@ -86,7 +96,8 @@ export class HostSession {
 
   private async runBatch(batch: readonly Pending[]): Promise<void> {
     try {
-      const outcome = await this.transact(batch.flatMap((p) => (p.change ? [p.change] : [])));
+      const tables = ALL_TABLES.filter((t) => t === "filter" || batch.some((p) => p.tables.includes(t)));
+      const outcome = await this.transact(batch.flatMap((p) => (p.change ? [p.change] : [])), tables);
       for (const p of batch) p.resolve(outcome);
     } catch (error) {
       if (!(error instanceof RestoreError) || batch.filter((p) => p.change).length < 2) {
@@ -98,12 +109,12 @@ export class HostSession {
   }
 
   /** Read, plan, apply and verify, re-planning when the chain changed in between. */
-  private async transact(changes: readonly ChangeRequest[]): Promise<ChangeResult> {
+  private async transact(changes: readonly ChangeRequest[], tables: readonly TableName[]): Promise<ChangeResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const before = await this.readSnapshot();
+      const before = await this.readSnapshot(tables);
       const operations = planAll(before, changes);
       if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations };
-      const after = await this.applyOperations(before, operations);
+      const after = await this.applyOperations(before, operations, tables);
       if (after === "conflict") continue;
       verify(after, changes, this.host.name);
       return { snapshot: after, operations };
@@ -111,16 +122,16 @@ export class HostSession {
     throw new HostError(this.host.name, `DOCKER-USER kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting it?`);
   }
 
-  private async readSnapshot(): Promise<Snapshot> {
-    const argv = readCommand(this.backend);
+  private async readSnapshot(tables: readonly TableName[]): Promise<Snapshot> {
+    const argv = readCommand(this.backend, tables);
     const result = await this.host.exec(argv);
     if (result.code !== 0) throw classifyCommandFailure(this.host.name, argv, result);
     return parseSnapshot(result.stdout, this.host.name);
   }
 
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Snapshot | "conflict"> {
+  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, tables: readonly TableName[]): Promise<Snapshot | "conflict"> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
-    const argv = applyCommand(this.backend, { ipv4: fingerprint(before.ipv4), ipv6: fingerprint(before.ipv6) });
+    const argv = applyCommand(this.backend, { ipv4: fingerprint(before.ipv4), ipv6: fingerprint(before.ipv6) }, tables);
     const result = await this.host.exec(argv, { stdin: applyInput(inputs), timeoutMs: APPLY_TIMEOUT_MS });
     if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
     if (result.code === APPLY_EXIT.conflict) return "conflict";

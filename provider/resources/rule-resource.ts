@@ -3,6 +3,7 @@ import { dockerUserState, type LiveRule } from "../docker-user-chain";
 import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
+import type { TableName } from "../host-scripts";
 import type { Snapshot } from "../host-session";
 import type { Connection } from "../connection";
 import type { OwnedRule } from "../planner";
@@ -24,6 +25,11 @@ export interface RuleResourceDefinition<A extends BaseArgs> {
   rules(args: A): Record<Family, OwnedRule[]>;
   /** Extra outputs read from the host (e.g. what Docker publishes). */
   observe?(args: A, snapshot: Snapshot): Props;
+  /**
+   * The tables `observe` reads besides `filter`.
+   * @default []
+   */
+  readonly observedTables?: readonly TableName[];
 }
 
 /** A `check` failure, as Pulumi's `CheckFailure`. */
@@ -74,7 +80,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
   const apply = async (inputs: Props): Promise<Props> => {
     const { args, rules } = desired(inputs);
-    const { snapshot } = await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules });
+    const { snapshot } = await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules }, definition.observedTables);
     return outputs(withoutOutputs(inputs, outputOnly), args, snapshot, []);
   };
 
@@ -107,7 +113,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
     async read(id, props) {
       const { args, rules } = desired(props);
-      const snapshot = await sessionFor(args.connection, args.iptablesBackend).read();
+      const snapshot = await sessionFor(args.connection, args.iptablesBackend).read(definition.observedTables);
       if (FAMILIES.every((f) => liveRules(snapshot, args.__owner)[f].length === 0)) return { id: "", props: {} };
       const drift = FAMILIES.flatMap((f) =>
         describePlan(f, planChain(dockerUserState(snapshot[f]), [{ owner: args.__owner, rules: rules[f] }]).operations),

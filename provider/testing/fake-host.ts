@@ -45,8 +45,8 @@ export class FakeHost implements Host {
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push([...argv]);
-    if (argv[2] === readCommand("auto")[2]) return { code: 0, stdout: this.printBoth(), stderr: "" };
-    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" })[2]) return this.apply(argv, options.stdin ?? "");
+    if (argv[2] === readCommand("auto", [])[2]) return { code: 0, stdout: this.printBoth(argv.slice(5)), stderr: "" };
+    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }, [])[2]) return this.apply(argv, options.stdin ?? "");
     return { code: 127, stdout: "", stderr: `fake host: ${argv[0]}: not found\n` };
   }
 
@@ -60,8 +60,10 @@ export class FakeHost implements Host {
 
   async close(): Promise<void> {}
 
-  private printBoth(): string {
-    return `#@pdf ipv4\n${this.save("ipv4")}#@pdf ipv6\n${this.save("ipv6")}`;
+  /** Both families' named tables, as the read command prints them. */
+  private printBoth(tables: readonly string[]): string {
+    const print = (f: Family) => renderSave({ ...this.state[f], tables: this.state[f].tables.filter((t) => tables.includes(t.name)) });
+    return `#@pdf ipv4\n${print("ipv4")}#@pdf ipv6\n${print("ipv6")}`;
   }
 
   private apply(argv: readonly string[], stdin: string): ExecResult {
@@ -81,7 +83,7 @@ export class FakeHost implements Host {
       }
     }
     this.state = next;
-    return { code: 0, stdout: this.printBoth(), stderr: "" };
+    return { code: 0, stdout: this.printBoth(argv.slice(8)), stderr: "" };
   }
 }
 

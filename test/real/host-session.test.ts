@@ -56,7 +56,7 @@ class CountingHost implements Host {
   }
 
   async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    const kind = argv[2] === readCommand(this.backend)[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" })[2] ? "apply" : undefined;
+    const kind = argv[2] === readCommand(this.backend, [])[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" }, [])[2] ? "apply" : undefined;
     if (!kind) throw new Error(`the session ran an unexpected command: ${argv.join(" ")}`);
     if (kind === "apply") await this.beforeApply?.();
     const result = await this.ns.exec(argv, options);

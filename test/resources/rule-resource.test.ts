@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
+import { publishedPort } from "../../provider/resources/published-port-resource";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
 import { FakeHost } from "../../provider/testing/fake-host";
 
@@ -70,6 +71,16 @@ describe("the rule resource lifecycle (fake host)", () => {
     expect(await dockerUserRule.diff("x", olds, { ...args, connection: { host: "203.0.113.5" } })).toEqual({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
     expect(await dockerUserRule.diff("x", olds, { ...args, __owner: "p/s/rule/other" })).toMatchObject({ replaces: ["__owner"] });
     expect(await dockerUserRule.diff("x", olds, { ...args, priority: 7 })).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("reads only the filter table for a DockerUserRule, and the nat table too for a PublishedPort", async () => {
+    const { id, outs } = await created(args);
+    await dockerUserRule.read(id, outs);
+    expect(host.commands.map((c) => c.slice(c.length - 1))).toEqual([["filter"], ["filter"], ["filter"]]);
+    const { inputs } = await publishedPort.check({}, { __owner: "p/s/port/web", hostPort: 8080, allowFrom: [] });
+    const port = await publishedPort.create(inputs);
+    expect(host.commands.slice(3).map((c) => c.slice(c.length - 2))).toEqual([["filter", "nat"], ["filter", "nat"]]);
+    expect(port.outs).toMatchObject({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] });
   });
 
   it("sends nothing to the host when the inputs are invalid", async () => {
