@@ -33,6 +33,13 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * How long the first request waits for others before its transaction
+ * starts: Pulumi sends a program's creates one gRPC call after another, and
+ * a few milliseconds gather them into one transaction instead of two.
+ */
+const BATCH_WINDOW_MS = 15;
+
 /** Every table a request may ask for, in the order they are read. */
 const ALL_TABLES: readonly TableName[] = ["filter", "nat"];
 
@@ -84,7 +91,7 @@ export class HostSession {
       this.queue.push({ change, tables, resolve, reject });
       if (!this.running) {
         this.running = true;
-        setImmediate(() => void this.drain());
+        setTimeout(() => void this.drain(), BATCH_WINDOW_MS);
       }
     });
   }

@@ -3,6 +3,7 @@ import { dockerUserRule } from "../../provider/resources/docker-user-rule-resour
 import { publishedPortRules, publishedPortSchema } from "../../provider/resources/published-port";
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import type { Props, ResourceEngine } from "../../provider/resources/rule-resource";
+import type { Connection } from "../../provider/connection";
 import type { ChangeRequest } from "../../provider/host-session";
 import type { SandboxClient } from "../../test/support/docker-sandbox";
 
@@ -19,7 +20,7 @@ export interface Declared {
  * The demo's "program": what a Pulumi program would declare, as checked
  * inputs. The SDK adds `__owner` (project/stack/kind/name) the same way.
  */
-export async function declareResources(office: SandboxClient, clientInterfaces: readonly string[]): Promise<Declared[]> {
+export async function declareResources(connection: Connection, office: SandboxClient, clientInterfaces: readonly string[]): Promise<Declared[]> {
   const declare = async (name: string, engine: ResourceEngine, rules: (inputs: Props) => ChangeRequest, args: Props) => {
     const { inputs, failures } = await engine.check({}, args);
     if (failures.length > 0) throw new Error(`${name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
@@ -27,6 +28,7 @@ export async function declareResources(office: SandboxClient, clientInterfaces: 
   };
   return [
     await declare("established-first", dockerUserRule, (i) => ({ owner: String(i.__owner), rules: dockerUserRules(dockerUserRuleSchema.parse(i)) }), {
+      connection,
       __owner: "demo/dev/rule/established-first",
       priority: 10,
       action: "ACCEPT",
@@ -34,6 +36,7 @@ export async function declareResources(office: SandboxClient, clientInterfaces: 
       comment: "replies first",
     }),
     await declare("web", publishedPort, (i) => ({ owner: String(i.__owner), rules: publishedPortRules(publishedPortSchema.parse(i)) }), {
+      connection,
       __owner: "demo/dev/port/web",
       hostPort: 8080,
       allowFrom: [office.v4, office.v6],
