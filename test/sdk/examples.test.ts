@@ -1,0 +1,36 @@
+import { dockerUserRule, publishedPort } from "../../provider";
+import { compiledPath } from "../support/compiled";
+import { serializeProgram } from "../support/pulumi-program";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key-but-shaped-like-one\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** The examples are programs users copy: each must register valid resources, with the connection kept secret. */
+describe("examples", () => {
+  it("remote-allowlist registers three resources whose inputs pass check, with the connection secret", async () => {
+    const resources = await serializeProgram(compiledPath("examples/remote-allowlist/index.js"), {
+      project: "remote-allowlist",
+      stack: "dev",
+      config: { "remote-allowlist:host": "203.0.113.10", "remote-allowlist:sshPrivateKey": KEY, "remote-allowlist:hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
+    });
+    const ours = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/pulumi-docker-firewall:"));
+    expect(ours.map((r) => r.name).sort()).toEqual(["database", "replies-first", "web"]);
+    for (const r of ours) {
+      expect(r.secretKeys).toContain("connection");
+      expect(String(r.inputs.__provider)).not.toContain("not-a-real-key");
+      const engine = r.type.endsWith(":PublishedPort") ? publishedPort : dockerUserRule;
+      expect((await engine.check({}, r.inputs)).failures).toEqual([]);
+    }
+    expect(ours.find((r) => r.name === "web")!.inputs.__owner).toBe("remote-allowlist/dev/port/web");
+  });
+
+  it("quickstart registers the README's rule on the local machine", async () => {
+    const resources = await serializeProgram(compiledPath("examples/quickstart/index.js"), { project: "docker-firewall-quickstart", stack: "dev" });
+    const [rule] = resources.filter((r) => r.type.endsWith(":DockerUserRule"));
+    expect(rule.inputs.connection).toBeUndefined();
+    const { inputs, failures } = await dockerUserRule.check({}, rule.inputs);
+    expect(failures).toEqual([]);
+    expect(inputs.ruleText).toEqual({
+      ipv4: '-A DOCKER-USER ! -s 192.168.0.0/24 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -m comment --comment "pdf:docker-firewall-quickstart/dev/rule/office-only-8080:100:0 only the office may reach 8080" -j DROP',
+    });
+  });
+});
