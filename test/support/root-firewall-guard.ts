@@ -5,9 +5,10 @@ import { join } from "node:path";
 
 /**
  * Jest's global setup and teardown: every test works in network namespaces
- * of its own, and this proves it. It records this machine's own firewall
- * (root namespace, both families, nf_tables and legacy) before the run and
- * fails the run if it is any different afterwards.
+ * of its own and removes them, and this proves it. It records this
+ * machine's own firewall (root namespace, both families, nf_tables and
+ * legacy) and its namespaces before the run, and fails the run if the
+ * firewall is any different afterwards or a namespace was left behind.
  */
 
 const SAVES = ["iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save"];
@@ -23,16 +24,30 @@ function rootFirewall(): Record<string, string> {
   );
 }
 
-/** Records the root namespace's firewall (jest `globalSetup`). */
-export async function setup(): Promise<void> {
-  writeFileSync(RECORD, JSON.stringify(rootFirewall()));
+/** The network namespaces that exist now. */
+function namespaces(): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter(Boolean);
 }
 
-/** Fails the run if the root namespace's firewall changed (jest `globalTeardown`). */
+/** Records the root namespace's firewall and the namespaces that exist (jest `globalSetup`). */
+export async function setup(): Promise<void> {
+  writeFileSync(RECORD, JSON.stringify({ firewall: rootFirewall(), namespaces: namespaces() }));
+}
+
+/** Fails the run if the root namespace's firewall changed or a namespace was left behind (jest `globalTeardown`). */
 export async function teardown(): Promise<void> {
-  const before = JSON.parse(readFileSync(RECORD, "utf8")) as Record<string, string>;
+  const before = JSON.parse(readFileSync(RECORD, "utf8")) as { firewall: Record<string, string>; namespaces: string[] };
   rmSync(RECORD, { force: true });
   const after = rootFirewall();
-  const changed = SAVES.filter((s) => before[s] !== after[s]);
-  if (changed.length > 0) throw new Error(`the tests changed this machine's own firewall (${changed.join(", ")}); every test must work in namespaces of its own`);
+  const changed = SAVES.filter((s) => before.firewall[s] !== after[s]);
+  const left = namespaces().filter((n) => !before.namespaces.includes(n));
+  for (const name of left) execFileSync("ip", ["netns", "del", name]);
+  const problems = [
+    ...(changed.length > 0 ? [`the tests changed this machine's own firewall (${changed.join(", ")}); every test must work in namespaces of its own`] : []),
+    ...(left.length > 0 ? [`the tests left network namespaces behind (${left.join(", ")}; now deleted); a test's teardown must remove what it made`] : []),
+  ];
+  if (problems.length > 0) throw new Error(problems.join("\n"));
 }
