@@ -24,7 +24,7 @@ export function classifyCommandFailure(host: string, argv: readonly string[], re
   if (/Permission denied|you must be root|Operation not permitted/.test(stderr)) {
     return new HostError(host, `\`${tool}\` needs root; connect as root or set \`sudo: true\` in the connection`);
   }
-  if (restoreLine(stderr) !== undefined || /-restore/.test(tool)) return new RestoreError(host, argv, result.code, stderr);
+  if (/-restore/.test(tool)) return new RestoreError(host, argv, result.code, stderr);
   return new CommandError(host, argv, result.code, stderr);
 }
 
@@ -34,7 +34,7 @@ export function classifyCommandFailure(host: string, argv: readonly string[], re
  * legacy prints "line N failed" when the kernel refuses the table (N is then
  * often the COMMIT line), nf_tables "line N: RULE_INSERT failed (…)".
  */
-export function restoreLine(stderr: string): number | undefined {
+export function rejectedLineNumber(stderr: string): number | undefined {
   const m = /Error occurred at line: (\d+)|line (\d+) failed|line (\d+): /.exec(stderr);
   return m ? Number(m[1] ?? m[2] ?? m[3]) : undefined;
 }

@@ -22,7 +22,12 @@ export interface Connection {
   readonly privateKey?: string;
   /** Passphrase of an encrypted `privateKey`. Kept secret in state. */
   readonly privateKeyPassword?: string;
-  /** Path of an SSH agent's socket, for agent authentication. */
+  /**
+   * Path of an SSH agent's socket, for agent authentication. When none of
+   * `privateKey`, `password` and `agentSocketPath` is set, the agent at the
+   * provider's `SSH_AUTH_SOCK` environment variable is used, as
+   * `@pulumi/command` does; without that either, connecting fails.
+   */
   readonly agentSocketPath?: string;
   /**
    * The server's expected public host key (`ssh-ed25519 AAAA…`, as in
@@ -30,12 +35,16 @@ export interface Connection {
    */
   readonly hostKey?: string;
   /**
-   * How many times to try to connect before giving up.
+   * How many times to try to connect before giving up (1 to 100). `-1`,
+   * which means unlimited in `@pulumi/command`, gives 100 attempts here: with
+   * the pause between attempts growing to 2 s, that is several minutes.
    * @default 10
    */
   readonly dialErrorLimit?: number;
   /**
-   * Seconds allowed for each connection attempt.
+   * Seconds allowed for each connection attempt, up to the SSH handshake
+   * (1 to 600). `0`, which means no maximum in `@pulumi/command`, allows
+   * 600 s (10 minutes) here.
    * @default 15
    */
   readonly perDialTimeout?: number;

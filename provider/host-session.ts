@@ -1,20 +1,28 @@
-import { classifyCommandFailure, restoreLine } from "./command-failure";
+import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
 import { dockerUserState } from "./docker-user-chain";
 import { FirewallError, HostError, RestoreError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { APPLY_EXIT, applyCommand, applyInput, fingerprint, readCommand, splitSections, type TableName } from "./host-scripts";
-import type { Host } from "./host/host";
+import { APPLY_EXIT, applyCommand, applyInput, readCommand, splitSections, type HostCommand, type TableName } from "./host-scripts";
+import type { ExecResult, Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
 import { parseSave, type Ruleset } from "./iptables/ruleset";
 import { planChain, type Operation, type OwnedRule } from "./planner";
 
-/** Both families' rulesets as read at one moment (the tables that were asked for). */
-export type Snapshot = Readonly<Record<Family, Ruleset>>;
+/** Both families' rulesets (the tables that were asked for). */
+export type Rulesets = Readonly<Record<Family, Ruleset>>;
+
+/** Both families' rulesets as read at one moment, with the host's fingerprints of DOCKER-USER. */
+export interface Snapshot extends Rulesets {
+  /** Per family, the host's fingerprint of DOCKER-USER, which an apply must still find. */
+  readonly fingerprints: Readonly<Record<Family, string>>;
+}
 
 /** One resource's desired rules per family; empty lists remove its rules. */
 export interface ChangeRequest {
+  /** The owner key of the resource (`<project>/<stack>/<kind>/<name>`). */
   readonly owner: string;
+  /** Every rule the owner wants, per family, in its own order. */
   readonly rules: Readonly<Record<Family, readonly OwnedRule[]>>;
 }
 
@@ -55,9 +63,10 @@ const MAX_ATTEMPTS = 5;
  * The only place with concurrency: one session per host serializes every
  * read and change. Requests that arrive while a transaction is in flight
  * wait in a queue; when it ends, all of them are planned together against
- * one fresh read and applied in one transaction (group commit). If that
- * combined transaction is rejected, each change is retried alone, so a bad
- * change fails by itself.
+ * one fresh read and applied in one transaction (group commit). Each
+ * request gets its own result: if the combined transaction is rejected, each
+ * change is retried alone, so a bad change fails by itself, and a change that
+ * does not read back as planned fails without failing the others.
  */
 export class HostSession {
   private queue: Pending[] = [];
@@ -104,66 +113,91 @@ export class HostSession {
   }
 
   private async runBatch(batch: readonly Pending[]): Promise<void> {
+    const tables = ALL_TABLES.filter((t) => t === "filter" || batch.some((p) => p.tables.includes(t)));
+    const changes = batch.filter((p) => p.change);
+    const reads = batch.filter((p) => !p.change);
+    let outcome: Outcome;
     try {
-      const tables = ALL_TABLES.filter((t) => t === "filter" || batch.some((p) => p.tables.includes(t)));
-      const outcome = await this.transact(batch.flatMap((p) => (p.change ? [p.change] : [])), tables);
-      for (const p of batch) p.resolve(outcome);
+      outcome = await this.transact(changes.map((p) => p.change!), tables);
     } catch (error) {
-      if (!(error instanceof RestoreError) || batch.filter((p) => p.change).length < 2) {
+      if (!(error instanceof RestoreError) || changes.length === 0) {
         for (const p of batch) p.reject(error);
         return;
       }
-      for (const p of batch) await this.runBatch([p]);
+      // One of the changes is bad: try each alone so that it fails by itself, and serve the reads apart.
+      if (changes.length === 1) changes[0].reject(error);
+      else for (const p of changes) await this.runBatch([p]);
+      if (reads.length > 0) await this.runBatch(reads);
+      return;
+    }
+    for (const p of batch) {
+      const failure = p.change && outcome.unverified.get(p.change.owner);
+      if (failure) p.reject(failure);
+      else p.resolve({ snapshot: outcome.snapshot, operations: outcome.operations });
     }
   }
 
   /** Read, plan, apply and verify, re-planning when the chain changed in between. */
-  private async transact(changes: readonly ChangeRequest[], tables: readonly TableName[]): Promise<ChangeResult> {
+  private async transact(changes: readonly ChangeRequest[], tables: readonly TableName[]): Promise<Outcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const before = await this.readSnapshot(tables);
       const operations = planAll(before, changes);
-      if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations };
+      if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: new Map() };
       const after = await this.applyOperations(before, operations, tables);
       if (after === "conflict") continue;
-      verify(after, changes, this.host.name);
-      return { snapshot: after, operations };
+      return { snapshot: after, operations, unverified: verify(after, changes, this.host.name) };
     }
     throw new HostError(this.host.name, `DOCKER-USER kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting it?`);
   }
 
   private async readSnapshot(tables: readonly TableName[]): Promise<Snapshot> {
-    const argv = readCommand(this.backend, tables);
-    const result = await this.host.exec(argv);
-    if (result.code !== 0) throw classifyCommandFailure(this.host.name, argv, result);
+    const command = readCommand(this.backend, tables);
+    const result = await this.host.exec(command.argv);
+    if (result.code !== 0) throw failure(this.host.name, command, result);
     return parseSnapshot(result.stdout, this.host.name);
   }
 
   private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, tables: readonly TableName[]): Promise<Snapshot | "conflict"> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
-    const argv = applyCommand(this.backend, { ipv4: fingerprint(before.ipv4), ipv6: fingerprint(before.ipv6) }, tables);
-    const result = await this.host.exec(argv, { stdin: applyInput(inputs), timeoutMs: APPLY_TIMEOUT_MS });
+    const command = applyCommand(this.backend, before.fingerprints, tables);
+    const result = await this.host.exec(command.argv, { stdin: applyInput(inputs), timeoutMs: APPLY_TIMEOUT_MS });
     if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
     if (result.code === APPLY_EXIT.conflict) return "conflict";
     if (result.code === APPLY_EXIT.lockTimeout) throw new HostError(this.host.name, result.stderr.trim());
+    if (result.code === APPLY_EXIT.rollbackFailed) {
+      throw new HostError(this.host.name, `ip6tables-restore failed and rolling ipv4 back failed too: ipv4's DOCKER-USER holds the new rules; run \`pulumi up --refresh\` to reconcile: ${result.stderr.trim()}`);
+    }
     const family = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f] || result.code === APPLY_EXIT.failed[f]);
     if (family) {
-      const line = restoreLine(result.stderr);
+      const line = rejectedLineNumber(result.stderr);
       const failedLine = line === undefined ? undefined : inputs[family].split("\n")[line - 1];
       const what =
         result.code === APPLY_EXIT.rejected[family]
           ? "rejected the transaction (nothing was changed)"
-          : family === "ipv4"
+          : family === "ipv4" || inputs.ipv4 === ""
             ? "failed (the transaction is atomic: nothing was changed)"
             : "failed; ipv4's part was rolled back, nothing was changed";
       const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
       throw new RestoreError(this.host.name, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
     }
-    throw classifyCommandFailure(this.host.name, argv, result);
+    throw failure(this.host.name, command, result);
   }
 }
 
+/** What one transaction did: the host afterwards, its operations, and the changes that did not read back as planned. */
+interface Outcome {
+  readonly snapshot: Snapshot;
+  readonly operations: Record<Family, readonly Operation[]>;
+  readonly unverified: ReadonlyMap<string, FirewallError>;
+}
+
+/** Classifies a failed host command, naming it by its label rather than its whole script. */
+function failure(hostName: string, command: HostCommand, result: ExecResult): FirewallError {
+  return classifyCommandFailure(hostName, [command.label], result);
+}
+
 /** Plans every change together, per family. */
-export function planAll(snapshot: Snapshot, changes: readonly ChangeRequest[]): Record<Family, readonly Operation[]> {
+export function planAll(snapshot: Rulesets, changes: readonly ChangeRequest[]): Record<Family, readonly Operation[]> {
   const plan = (family: Family) =>
     planChain(dockerUserState(snapshot[family]), changes.map((c) => ({ owner: c.owner, rules: c.rules[family] }))).operations;
   return { ipv4: plan("ipv4"), ipv6: plan("ipv6") };
@@ -173,12 +207,23 @@ export function planAll(snapshot: Snapshot, changes: readonly ChangeRequest[]): 
 export function parseSnapshot(output: string, hostName: string): Snapshot {
   const sections = splitSections(output);
   if (!sections) throw new HostError(hostName, "reading the firewall printed no iptables-save output");
-  return { ipv4: parseSave(sections.ipv4), ipv6: parseSave(sections.ipv6) };
+  return {
+    ipv4: parseSave(sections.ipv4.save),
+    ipv6: parseSave(sections.ipv6.save),
+    fingerprints: { ipv4: sections.ipv4.fingerprint, ipv6: sections.ipv6.fingerprint },
+  };
 }
 
-/** Reading back: after the transaction, planning the same changes again must find nothing to do. */
-function verify(after: Snapshot, changes: readonly ChangeRequest[], hostName: string): void {
-  const left = planAll(after, changes);
-  const rest = FAMILIES.flatMap((f) => left[f].map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
-  if (rest.length > 0) throw new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`);
+/**
+ * Reading back: after the transaction, planning each change again must
+ * find nothing to do. Returns the changes for which it does not.
+ */
+function verify(after: Rulesets, changes: readonly ChangeRequest[], hostName: string): Map<string, FirewallError> {
+  const unverified = new Map<string, FirewallError>();
+  for (const change of changes) {
+    const left = planAll(after, [change]);
+    const rest = FAMILIES.flatMap((f) => left[f].map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
+    if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
+  }
+  return unverified;
 }

@@ -12,15 +12,7 @@
 export const OWNER_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The kinds of resource that own rules, as they appear in tags. */
-export type OwnerKind = "rule" | "port";
-
-/** Identifies one resource of one stack: `<project>/<stack>/<kind>/<name>`. */
-export interface Owner {
-  readonly project: string;
-  readonly stack: string;
-  readonly kind: OwnerKind;
-  readonly name: string;
-}
+export const OWNER_KINDS = ["rule", "port"] as const;
 
 /** The parsed tag of one of our rules. */
 export interface RuleTag {
@@ -39,13 +31,8 @@ export interface RuleTag {
 const PREFIX = "pdf:";
 const TAG = /^pdf:([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[a-z]+\/([A-Za-z0-9._-]+)):(\d{1,3}):(\d{1,4})(?: (.*))?$/;
 
-/** The owner key of a resource. */
-export function ownerKey(owner: Owner): string {
-  return `${owner.project}/${owner.stack}/${owner.kind}/${owner.name}`;
-}
-
 /** The comment text that marks a rule as ours. */
-export function formatTag(tag: RuleTag): string {
+export function formatTag(tag: Omit<RuleTag, "name">): string {
   return `${PREFIX}${tag.owner}:${tag.priority}:${tag.index}${tag.note ? ` ${tag.note}` : ""}`;
 }
 

@@ -10,7 +10,7 @@ import { FakeHost } from "../provider/testing/fake-host";
 const DOCKER = readFileSync(join(__dirname, "fixtures/docker-20.10/02-published-8080.v4.txt"), "utf8");
 
 function rule(name: string, priority = 500, extra = ""): OwnedRule {
-  const comment = formatTag({ owner: `p/s/rule/${name}`, name, priority, index: 0 });
+  const comment = formatTag({ owner: `p/s/rule/${name}`, priority, index: 0 });
   return { text: `-A DOCKER-USER${extra} -m comment --comment "${comment}" -j DROP`, tag: parseTag(comment)! };
 }
 const v4only = (name: string, r: OwnedRule): ChangeRequest => ({ owner: `p/s/rule/${name}`, rules: { ipv4: [r], ipv6: [] } });
@@ -48,7 +48,7 @@ describe("HostSession (fake host)", () => {
   });
 
   it("fails a rejected change alone, lands the others, and leaves the host unchanged by the failure", async () => {
-    const host = new FakeHost({ ipv4: DOCKER }, /-i bad0/);
+    const host = new FakeHost({ ipv4: DOCKER }, { rejects: /-i bad0/ });
     const session = new HostSession(host, "auto");
     const results = await Promise.allSettled([
       session.apply(v4only("good1", rule("good1"))),
@@ -61,6 +61,23 @@ describe("HostSession (fake host)", () => {
     expect(error.message).toMatch(/rejected the transaction/);
     expect(error.failedLine).toContain("-i bad0");
     expect(userChain(host)).toEqual([rule("good1").text, rule("good2").text, "-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("a lone rejected change fails alone: reads queued with it still get the host's rules", async () => {
+    const host = new FakeHost({ ipv4: DOCKER }, { rejects: /-i bad0/ });
+    const session = new HostSession(host, "auto");
+    const [bad, read] = await Promise.allSettled([session.apply(v4only("bad", rule("bad", 500, " -i bad0"))), session.read()]);
+    expect(bad.status).toBe("rejected");
+    expect(read.status).toBe("fulfilled");
+  });
+
+  it("a change that does not read back as planned fails by itself; the others in its transaction succeed", async () => {
+    const host = new FakeHost({ ipv4: DOCKER }, { printsAs: (line) => line.replace(" -i odd0", " -i odd0+") });
+    const session = new HostSession(host, "auto");
+    const [good, odd] = await Promise.allSettled([session.apply(v4only("good", rule("good"))), session.apply(v4only("odd", rule("odd", 500, " -i odd0")))]);
+    expect(good.status).toBe("fulfilled");
+    expect(odd.status).toBe("rejected");
+    expect((odd as PromiseRejectedResult).reason.message).toMatch(/reads back different from what was applied/);
   });
 
   it("serves reads from one command", async () => {

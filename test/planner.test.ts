@@ -7,7 +7,7 @@ import { applyRestore } from "../provider/testing/fake-host";
 
 /** One of our rules: owner `p/s/rule/<name>`, dropping traffic from `source`. */
 function owned(name: string, priority = 500, index = 0, source = "10.0.0.1/32"): OwnedRule {
-  const comment = formatTag({ owner: `p/s/rule/${name}`, name, priority, index });
+  const comment = formatTag({ owner: `p/s/rule/${name}`, priority, index });
   return { text: `-A DOCKER-USER -s ${source} -m comment --comment "${comment}" -j DROP`, tag: parseTag(comment)! };
 }
 

@@ -11,6 +11,10 @@ import { shellQuote } from "./shell-quote";
 const DEFAULT_DIAL_ERROR_LIMIT = 10;
 /** Seconds per connection attempt when `perDialTimeout` is not set. */
 const DEFAULT_PER_DIAL_TIMEOUT_S = 15;
+/** Attempts for `dialErrorLimit: -1`, which `@pulumi/command` takes as unlimited. */
+const UNLIMITED_DIAL_ATTEMPTS = 100;
+/** Seconds per attempt for `perDialTimeout: 0`, which `@pulumi/command` takes as no maximum. */
+const UNLIMITED_PER_DIAL_TIMEOUT_S = 600;
 /** Channels open at once; sshd refuses more than 10 per connection by default (`MaxSessions`). */
 const MAX_CHANNELS = 8;
 /** Tries to open one command's channel before giving up. */
@@ -36,6 +40,34 @@ interface PinnedKey {
 interface DialFailure {
   readonly reason: string;
   readonly transient: boolean;
+}
+
+/** How {@link SshHost} dials, as {@link dialSettings} reads it from a `Connection`. */
+export interface DialSettings {
+  /** Connection attempts before giving up, at least 1. */
+  readonly attempts: number;
+  /** Milliseconds each attempt may take until the SSH handshake is done (ssh2's `readyTimeout`). */
+  readonly readyTimeoutMs: number;
+  /** The SSH agent socket to authenticate with, if any. */
+  readonly agent?: string;
+}
+
+/**
+ * Reads a connection's dial settings the way `@pulumi/command` does, but
+ * always bounded: `dialErrorLimit` -1 (unlimited there) gives 100 attempts,
+ * `perDialTimeout` 0 (no maximum there) gives 600 s, and when none of
+ * `privateKey`, `password` and `agentSocketPath` is set, the agent at
+ * `env.SSH_AUTH_SOCK` (if set) is used.
+ */
+export function dialSettings(c: Connection, env: NodeJS.ProcessEnv = process.env): DialSettings {
+  const limit = c.dialErrorLimit ?? DEFAULT_DIAL_ERROR_LIMIT;
+  const seconds = c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S;
+  const noCredentials = c.privateKey === undefined && c.password === undefined;
+  return {
+    attempts: limit < 0 ? UNLIMITED_DIAL_ATTEMPTS : Math.max(1, limit),
+    readyTimeoutMs: (seconds <= 0 ? UNLIMITED_PER_DIAL_TIMEOUT_S : seconds) * 1000,
+    agent: c.agentSocketPath ?? ((noCredentials && env.SSH_AUTH_SOCK) || undefined),
+  };
 }
 
 /**
@@ -175,16 +207,19 @@ export class SshHost implements Host {
     return this.#dialing;
   }
 
-  /** Dials up to `dialErrorLimit` times, with a growing pause, retrying only transient network failures. */
+  /**
+   * Dials up to `dialErrorLimit` times (see {@link dialSettings}), with a
+   * growing pause, retrying only transient network failures.
+   */
   async #dial(): Promise<Client> {
-    const limit = Math.max(1, this.#connection.dialErrorLimit ?? DEFAULT_DIAL_ERROR_LIMIT);
+    const settings = dialSettings(this.#connection);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#dialOnce();
+        return await this.#dialOnce(settings);
       } catch (err) {
         const failure = err as DialFailure;
         if (!failure.transient) throw new HostError(this.name, failure.reason);
-        if (attempt >= limit) {
+        if (attempt >= settings.attempts) {
           throw new HostError(this.name, `cannot reach the SSH server: ${failure.reason} (after ${attempt} attempt${attempt === 1 ? "" : "s"})`);
         }
         await sleep(Math.min(200 * attempt, 2000));
@@ -193,7 +228,7 @@ export class SshHost implements Host {
   }
 
   /** One connection attempt; rejects with a `DialFailure`. */
-  #dialOnce(): Promise<Client> {
+  #dialOnce(settings: DialSettings): Promise<Client> {
     const c = this.#connection;
     const pinned = this.#pinnedKey;
     const client = new Client();
@@ -205,8 +240,8 @@ export class SshHost implements Host {
       password: c.password,
       privateKey: c.privateKey,
       passphrase: c.privateKeyPassword,
-      agent: c.agentSocketPath,
-      readyTimeout: (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S) * 1000,
+      agent: settings.agent,
+      readyTimeout: settings.readyTimeoutMs,
     };
     if (pinned !== undefined) {
       config.algorithms = { serverHostKey: hostKeyAlgorithms(pinned.type) };
@@ -227,16 +262,16 @@ export class SshHost implements Host {
       });
       client.on("error", (err: Error & { level?: string; code?: string }) => {
         forget();
-        if (!ready) reject(this.#dialFailure(err, offeredKey));
+        if (!ready) reject(this.#dialFailure(err, offeredKey, settings));
       });
       client.on("end", forget);
       client.on("close", () => {
         forget();
         reject({ reason: "the server closed the connection during the handshake", transient: true } satisfies DialFailure);
       });
-      const keyProblem = privateKeyProblem(c.privateKey, c.privateKeyPassword);
-      if (keyProblem !== undefined) {
-        reject({ reason: keyProblem, transient: false } satisfies DialFailure);
+      const problem = credentialsProblem(c, settings) ?? privateKeyProblem(c.privateKey, c.privateKeyPassword);
+      if (problem !== undefined) {
+        reject({ reason: problem, transient: false } satisfies DialFailure);
         return;
       }
       try {
@@ -248,13 +283,17 @@ export class SshHost implements Host {
   }
 
   /** Explains a failed connection attempt without repeating any secret. */
-  #dialFailure(err: Error & { level?: string; code?: string }, offeredKey: Buffer | undefined): DialFailure {
+  #dialFailure(err: Error & { level?: string; code?: string }, offeredKey: Buffer | undefined, settings: DialSettings): DialFailure {
     const c = this.#connection;
     const pinned = this.#pinnedKey;
     if (err.level === "client-authentication") {
-      const tried = [c.privateKey && "privateKey", c.password && "password", c.agentSocketPath && "agentSocketPath"].filter(Boolean);
-      const hint = tried.length > 0 ? `check ${tried.join("/")}` : "set privateKey, password or agentSocketPath";
-      return { reason: `authentication failed for user ${c.user ?? "root"}: ${hint}`, transient: false };
+      const agentFromEnv = c.agentSocketPath === undefined && settings.agent !== undefined;
+      const tried = [c.privateKey && "privateKey", c.password && "password", c.agentSocketPath && "agentSocketPath", agentFromEnv && "the keys of the SSH agent at SSH_AUTH_SOCK"];
+      return { reason: `authentication failed for user ${c.user ?? "root"}: check ${tried.filter(Boolean).join("/")}`, transient: false };
+    }
+    if (err.level === "agent") {
+      const source = c.agentSocketPath === undefined ? "SSH_AUTH_SOCK" : "agentSocketPath";
+      return { reason: `cannot use the SSH agent at ${settings.agent} (${source}): ${this.#redact(err.message)}`, transient: false };
     }
     if (pinned !== undefined && offeredKey !== undefined && !offeredKey.equals(pinned.blob)) {
       return {
@@ -263,7 +302,7 @@ export class SshHost implements Host {
       };
     }
     if (err.level === "client-timeout") {
-      return { reason: `no SSH handshake within ${c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT_S} s`, transient: true };
+      return { reason: `no SSH handshake within ${settings.readyTimeoutMs / 1000} s`, transient: true };
     }
     const network = err.code === undefined ? undefined : TRANSIENT_NETWORK_ERRORS[err.code];
     if (network !== undefined) return { reason: network, transient: true };
@@ -289,6 +328,12 @@ export class SshHost implements Host {
     if (next !== undefined) next();
     else this.#openChannels -= 1;
   }
+}
+
+/** Why there is nothing to log in with: no `privateKey`, `password` or agent socket (given or from `SSH_AUTH_SOCK`). */
+function credentialsProblem(c: Connection, settings: DialSettings): string | undefined {
+  if (c.privateKey !== undefined || c.password !== undefined || settings.agent !== undefined) return undefined;
+  return "no credentials to log in with: set privateKey, password or agentSocketPath, or run the program with SSH_AUTH_SOCK pointing at an SSH agent";
 }
 
 /**

@@ -6,6 +6,12 @@ export interface Token {
   readonly text: string;
   /** Whether iptables-save printed it in double quotes. */
   readonly quoted: boolean;
+  /**
+   * The word exactly as printed, quotes and escapes included. Extensions
+   * escape differently (`--comment` escapes `'`, `--string` does not), so a
+   * rule read from a host is printed back from this, byte for byte.
+   */
+  readonly raw?: string;
 }
 
 /** Characters iptables-save prints without quotes (libxtables `xtables_save_string`). */
@@ -36,6 +42,7 @@ export function tokenize(line: string, lineNumber = 0): Token[] {
       continue;
     }
     if (line[i] === '"') {
+      const start = i;
       let text = "";
       i += 1;
       while (i < line.length && line[i] !== '"') {
@@ -45,7 +52,7 @@ export function tokenize(line: string, lineNumber = 0): Token[] {
       }
       if (i >= line.length) throw new SaveParseError(lineNumber, line, "unterminated quoted string");
       i += 1;
-      tokens.push({ text, quoted: true });
+      tokens.push({ text, quoted: true, raw: line.slice(start, i) });
       continue;
     }
     const end = line.indexOf(" ", i);
@@ -56,7 +63,7 @@ export function tokenize(line: string, lineNumber = 0): Token[] {
   return tokens;
 }
 
-/** Joins words back into a line, quoting those that were quoted. */
+/** Joins words back into a line: as they were printed, or quoted the way iptables-save quotes strings. */
 export function renderTokens(tokens: readonly Token[]): string {
-  return tokens.map((t) => (t.quoted ? `"${t.text.replace(ESCAPED, (c) => `\\${c}`)}"` : t.text)).join(" ");
+  return tokens.map((t) => t.raw ?? (t.quoted ? `"${t.text.replace(ESCAPED, (c) => `\\${c}`)}"` : t.text)).join(" ");
 }

@@ -133,15 +133,18 @@ function portText(port: number | string): string {
  * @throws ValidationError when the tag and comment do not fit in iptables' 255-character comment
  */
 export function dockerUserRules(args: DockerUserRuleArgs): Record<Family, OwnedRule[]> {
-  return ownedRules(args.__owner, [{ ...args, priority: args.priority ?? DEFAULT_PRIORITY }]);
+  return ownedRules(args.__owner, [args]);
 }
 
 /** Tags and renders a resource's rules (in order) for every family each applies to. */
 export function ownedRules(owner: string, rules: readonly RuleMatch[]): Record<Family, OwnedRule[]> {
   const out: Record<Family, OwnedRule[]> = { ipv4: [], ipv6: [] };
   rules.forEach((args, index) => {
-    const comment = formatTag({ owner, name: "", priority: args.priority ?? DEFAULT_PRIORITY, index, note: args.comment });
-    if (comment.length > 255) throw new ValidationError([{ path: ["comment"], message: `comment too long: with the ownership tag it is ${comment.length} characters, iptables allows 255` }]);
+    const comment = formatTag({ owner, priority: args.priority ?? DEFAULT_PRIORITY, index, note: args.comment });
+    if (comment.length > 255) {
+      const message = `the ownership tag (project, stack and resource name) and the comment make ${comment.length} characters; iptables allows 255: shorten the comment or the names`;
+      throw new ValidationError([{ path: ["comment"], message }]);
+    }
     const tag = parseTag(comment)!;
     const families = familiesOf(args);
     if (typeof families === "string") throw new ValidationError([{ path: ["family"], message: families }]);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { publishedPorts, portsOverlap } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
-import type { Snapshot } from "../host-session";
+import type { Rulesets } from "../host-session";
 import type { OwnedRule } from "../planner";
 import { addressField, commentField, interfaceField, portOrRange } from "../schema/fields";
 import { ownedRules, type RuleMatch } from "./docker-user-rule";
@@ -42,7 +42,7 @@ export function publishedPortRules(args: PublishedPortArgs): Record<Family, Owne
 }
 
 /** What Docker publishes on the port, read from the nat table: the outputs `published`, `bindAddresses`, `targets`. */
-export function observePublishedPort(args: PublishedPortArgs, snapshot: Snapshot): { published: boolean; bindAddresses: string[]; targets: string[] } {
+export function observePublishedPort(args: PublishedPortArgs, snapshot: Rulesets): { published: boolean; bindAddresses: string[]; targets: string[] } {
   const protocol = args.protocol ?? "tcp";
   const mappings = FAMILIES.flatMap((f) => publishedPorts(snapshot[f], f)).filter(
     (m) => m.protocol === protocol && portsOverlap(m.hostPort, String(args.hostPort)),

@@ -4,16 +4,19 @@ import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
 import type { TableName } from "../host-scripts";
-import type { Snapshot } from "../host-session";
+import type { Rulesets } from "../host-session";
 import type { Connection } from "../connection";
 import type { OwnedRule } from "../planner";
 import { planChain } from "../planner";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { sessionFor, targetKey } from "../sessions";
-import type { resourceBaseShape } from "./resource-base";
+import { storedTargetSchema, type resourceBaseShape } from "./resource-base";
 
 /** The fields every resource's validated arguments have. */
 export type BaseArgs = z.infer<z.ZodObject<typeof resourceBaseShape>>;
+
+/** Where a resource's rules live, as stored in state. */
+type StoredTarget = z.infer<typeof storedTargetSchema>;
 
 /** Property bags as Pulumi passes them: plain JSON objects. */
 export type Props = Record<string, unknown>;
@@ -24,12 +27,17 @@ export interface RuleResourceDefinition<A extends BaseArgs> {
   /** The rules the arguments want, per family, tagged with the owner. */
   rules(args: A): Record<Family, OwnedRule[]>;
   /** Extra outputs read from the host (e.g. what Docker publishes). */
-  observe?(args: A, snapshot: Snapshot): Props;
+  observe?(args: A, snapshot: Rulesets): Props;
   /**
    * The tables `observe` reads besides `filter`.
    * @default []
    */
   readonly observedTables?: readonly TableName[];
+  /**
+   * The output keys `observe` adds: read from the host, never compared as inputs.
+   * @default []
+   */
+  readonly observedOutputs?: readonly string[];
 }
 
 /** A `check` failure, as Pulumi's `CheckFailure`. */
@@ -52,8 +60,8 @@ export interface ResourceEngine {
   delete(id: string, props: Props): Promise<void>;
 }
 
-/** Keys that are outputs only, never compared as inputs. */
-const OUTPUT_ONLY = new Set(["drift", "__provider"]);
+/** Outputs that are not inputs: `drift`, as `read` found it. (`ruleText` is both: desired in inputs, live in outputs.) */
+const OUTPUT_ONLY = ["drift"];
 
 /** The inputs that decide which firewall the rules live in: changing one replaces the resource. */
 const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
@@ -65,23 +73,29 @@ const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
  * the host holds; `read` compares the host with the declaration and lists
  * drift; `delete` removes the resource's rules and nothing else.
  */
-export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>, observedKeys: readonly string[] = []): ResourceEngine {
-  const outputOnly = new Set([...OUTPUT_ONLY, ...observedKeys]);
+export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>): ResourceEngine {
+  const outputOnly = new Set([...OUTPUT_ONLY, ...(definition.observedOutputs ?? [])]);
+  // Not compared by diff: outputs, and the provider's own code (a new version of this package is not a change).
+  const notCompared = new Set([...outputOnly, "__provider"]);
 
   const desired = (props: Props): { args: A; rules: Record<Family, OwnedRule[]> } => {
     const args = parseOrThrow(definition.schema, props);
     return { args, rules: definition.rules(args) };
   };
 
-  const outputs = (inputs: Props, args: A, snapshot: Snapshot, drift: string[]): Props => {
-    const live = liveRules(snapshot, args.__owner);
-    return { ...inputs, ruleText: ruleText(live), drift, ...(definition.observe?.(args, snapshot) ?? {}) };
-  };
+  const session = (target: StoredTarget) => sessionFor(target.connection, target.iptablesBackend);
+
+  const outputs = (props: Props, live: Record<Family, readonly LiveRule[]>, snapshot: Rulesets, drift: string[], args?: A): Props => ({
+    ...withoutKeys(props, outputOnly),
+    ruleText: ruleText(live),
+    drift,
+    ...(args && definition.observe ? definition.observe(args, snapshot) : {}),
+  });
 
   const apply = async (inputs: Props): Promise<Props> => {
     const { args, rules } = desired(inputs);
-    const { snapshot } = await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules }, definition.observedTables);
-    return outputs(withoutOutputs(inputs, outputOnly), args, snapshot, []);
+    const { snapshot } = await session(args).apply({ owner: args.__owner, rules }, definition.observedTables);
+    return outputs(inputs, liveRules(snapshot, args.__owner), snapshot, [], args);
   };
 
   return {
@@ -99,8 +113,9 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
     },
 
     async diff(_id, olds, news) {
-      const replaces = TARGET_KEYS.filter((k) => targetOf(k, olds[k]) !== targetOf(k, news[k]));
-      const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !outputOnly.has(k)));
+      // During a preview, an input may not be known yet: that is a possible change, not (yet) a replacement.
+      const replaces = TARGET_KEYS.filter((k) => !containsUnknown(olds[k]) && !containsUnknown(news[k]) && targetOf(k, olds[k]) !== targetOf(k, news[k]));
+      const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !notCompared.has(k)));
       const changed = [...keys].some((k) => !sameJson(olds[k], news[k]));
       const drifted = Array.isArray(olds.drift) && olds.drift.length > 0;
       return { changes: changed || drifted || replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: replaces.length > 0 };
@@ -112,13 +127,20 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
     },
 
     async read(id, props) {
-      const { args, rules } = desired(props);
-      const snapshot = await sessionFor(args.connection, args.iptablesBackend).read(definition.observedTables);
-      if (FAMILIES.every((f) => liveRules(snapshot, args.__owner)[f].length === 0)) return { id: "", props: {} };
-      const drift = FAMILIES.flatMap((f) =>
-        describePlan(f, planChain(dockerUserState(snapshot[f]), [{ owner: args.__owner, rules: rules[f] }]).operations),
-      );
-      return { id, props: outputs(withoutOutputs(props, outputOnly), args, snapshot, drift) };
+      const target = parseOrThrow(storedTargetSchema, props);
+      const snapshot = await session(target).read(definition.observedTables);
+      const live = liveRules(snapshot, target.__owner);
+      if (FAMILIES.every((f) => live[f].length === 0)) return { id: "", props: {} };
+      let wanted: { args: A; rules: Record<Family, OwnedRule[]> };
+      try {
+        wanted = desired(props);
+      } catch (error) {
+        // State written by another version: report it rather than fail the refresh; the next `up` rewrites it.
+        if (!(error instanceof ValidationError)) throw error;
+        return { id, props: outputs(props, live, snapshot, [`the stored inputs no longer pass this version's checks: ${error.message}`]) };
+      }
+      const drift = FAMILIES.flatMap((f) => describePlan(f, planChain(dockerUserState(snapshot[f]), [{ owner: target.__owner, rules: wanted.rules[f] }]).operations));
+      return { id, props: outputs(props, live, snapshot, drift, wanted.args) };
     },
 
     async update(_id, _olds, news) {
@@ -126,8 +148,8 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
     },
 
     async delete(_id, props) {
-      const args = parseOrThrow(definition.schema, props);
-      await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
+      const target = parseOrThrow(storedTargetSchema, props);
+      await session(target).apply({ owner: target.__owner, rules: { ipv4: [], ipv6: [] } });
     },
   };
 }
@@ -140,7 +162,7 @@ function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
 }
 
 /** The owner's rules on the host, per family, in chain order. */
-function liveRules(snapshot: Snapshot, owner: string): Record<Family, LiveRule[]> {
+function liveRules(snapshot: Rulesets, owner: string): Record<Family, LiveRule[]> {
   const of = (f: Family) => dockerUserState(snapshot[f]).rules.filter((r) => r.tag?.owner === owner);
   return { ipv4: of("ipv4"), ipv6: of("ipv6") };
 }
@@ -152,8 +174,8 @@ function ruleText(rules: Record<Family, readonly LiveRule[]>): Partial<Record<Fa
   return text;
 }
 
-function withoutOutputs(props: Props, outputOnly: ReadonlySet<string>): Props {
-  return Object.fromEntries(Object.entries(props).filter(([k]) => !outputOnly.has(k) || k === "__provider"));
+function withoutKeys(props: Props, keys: ReadonlySet<string>): Props {
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !keys.has(k)));
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

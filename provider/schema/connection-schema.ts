@@ -7,7 +7,9 @@ const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|rsa-sha2-(
 /**
  * The `connection` input: `@pulumi/command`'s remote connection fields plus
  * `sudo`. Unknown keys (such as `proxy`, not supported yet) are rejected
- * rather than silently ignored.
+ * rather than silently ignored. `@pulumi/command`'s special values are
+ * accepted: `dialErrorLimit: -1` (unlimited) and `perDialTimeout: 0` (no
+ * maximum); `SshHost`'s `dialSettings` says what they become.
  */
 export const connectionSchema = z
   .object({
@@ -19,8 +21,16 @@ export const connectionSchema = z
     privateKeyPassword: z.string().optional(),
     agentSocketPath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "agentSocketPath must be an absolute path").optional(),
     hostKey: z.string().regex(HOST_KEY, 'hostKey must be a public key line like "ssh-ed25519 AAAA…"').optional(),
-    dialErrorLimit: z.number().int().min(1).max(100).optional(),
-    perDialTimeout: z.number().int().min(1).max(600).optional(),
+    dialErrorLimit: z
+      .number()
+      .int()
+      .refine((n) => n === -1 || (n >= 1 && n <= 100), { message: "dialErrorLimit must be -1 (unlimited) or 1 to 100" })
+      .optional(),
+    perDialTimeout: z
+      .number()
+      .int()
+      .refine((n) => n >= 0 && n <= 600, { message: "perDialTimeout must be 0 (no maximum) or 1 to 600 seconds" })
+      .optional(),
     sudo: z.boolean().optional(),
     proxy: z.never({ error: "proxy (jump host) connections are not supported yet; connect to the host directly" }).optional(),
   })

@@ -1,5 +1,7 @@
 import { FAMILIES, type Family } from "../family";
-import { APPLY_EXIT, applyCommand, fingerprint, readCommand, splitSections } from "../host-scripts";
+import { createHash } from "node:crypto";
+import { DOCKER_USER } from "../docker-user-chain";
+import { APPLY_EXIT, applyCommand, readCommand } from "../host-scripts";
 import type { ExecOptions, ExecResult, Host } from "../host/host";
 import { EMPTY_RULESET, parseSave, renderSave, type ChainDecl, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
 import { renderTokens, tokenize } from "../iptables/tokens";
@@ -24,11 +26,11 @@ export class FakeHost implements Host {
 
   /**
    * @param initial each family's `iptables-save` text
-   * @param rejects restore lines matching it are refused, as iptables refuses a rule it cannot load
+   * @param behaviour how this host's iptables departs from the ideal
    */
   constructor(
     initial: Partial<Record<Family, string>> = {},
-    private readonly rejects?: RegExp,
+    private readonly behaviour: FakeIptablesBehaviour = {},
   ) {
     this.state = { ipv4: initial.ipv4 ? parseSave(initial.ipv4) : EMPTY_RULESET, ipv6: initial.ipv6 ? parseSave(initial.ipv6) : EMPTY_RULESET };
   }
@@ -45,8 +47,8 @@ export class FakeHost implements Host {
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push([...argv]);
-    if (argv[2] === readCommand("auto", [])[2]) return { code: 0, stdout: this.printBoth(argv.slice(5)), stderr: "" };
-    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }, [])[2]) return this.apply(argv, options.stdin ?? "");
+    if (argv[2] === readCommand("auto", []).argv[2]) return { code: 0, stdout: this.printBoth(argv.slice(5)), stderr: "" };
+    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }, []).argv[2]) return this.apply(argv, options.stdin ?? "");
     return { code: 127, stdout: "", stderr: `fake host: ${argv[0]}: not found\n` };
   }
 
@@ -60,10 +62,10 @@ export class FakeHost implements Host {
 
   async close(): Promise<void> {}
 
-  /** Both families' named tables, as the read command prints them. */
+  /** Both families' named tables and fingerprints, as the read command prints them. */
   private printBoth(tables: readonly string[]): string {
     const print = (f: Family) => renderSave({ ...this.state[f], tables: this.state[f].tables.filter((t) => tables.includes(t.name)) });
-    return `#@pdf ipv4\n${print("ipv4")}#@pdf ipv6\n${print("ipv6")}`;
+    return FAMILIES.map((f) => `#@pdf ${f}\n${print(f)}#@pdf fingerprint ${fingerprint(this.state[f])}\n`).join("");
   }
 
   private apply(argv: readonly string[], stdin: string): ExecResult {
@@ -77,7 +79,7 @@ export class FakeHost implements Host {
     for (const f of FAMILIES) {
       if (inputs[f] === undefined) continue;
       try {
-        next[f] = applyRestore(next[f], inputs[f]!, this.rejects);
+        next[f] = applyRestore(next[f], inputs[f]!, this.behaviour);
       } catch (error) {
         return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
       }
@@ -87,17 +89,34 @@ export class FakeHost implements Host {
   }
 }
 
+/** The apply command's input, per family present. */
 function splitInput(stdin: string): Partial<Record<Family, string>> {
-  const both = splitSections(stdin.includes("#@pdf ipv6") ? stdin : `${stdin}#@pdf ipv6\n`);
-  const has = (f: Family) => stdin.includes(`#@pdf ${f}\n`);
-  return { ...(has("ipv4") ? { ipv4: both!.ipv4 } : {}), ...(has("ipv6") ? { ipv6: both!.ipv6 } : {}) };
+  const parts = stdin.split(/^#@pdf (ipv4|ipv6)\n/m);
+  const out: Partial<Record<Family, string>> = {};
+  for (let i = 1; i < parts.length; i += 2) out[parts[i] as Family] = parts[i + 1];
+  return out;
 }
 
-/**
- * Applies `iptables-restore --noflush` input to a ruleset, all or nothing.
- * @param rejects lines matching it are refused, as iptables refuses a rule it cannot load
- */
-export function applyRestore(ruleset: Ruleset, input: string, rejects?: RegExp): Ruleset {
+/** The fake's fingerprint of DOCKER-USER: the same lines the real script hashes. */
+function fingerprint(ruleset: Ruleset): string {
+  const filter = ruleset.tables.find((t) => t.name === "filter");
+  const lines = [
+    ...(filter?.chains.filter((c) => c.name === DOCKER_USER).map((c) => `:${c.name} ${c.policy}`) ?? []),
+    ...(filter?.rules.map((r) => renderTokens(r.tokens)).filter((l) => l.startsWith(`-A ${DOCKER_USER} `) || (l.startsWith("-A FORWARD ") && l.endsWith(` -j ${DOCKER_USER}`))) ?? []),
+  ];
+  return createHash("sha256").update(lines.map((l) => `${l}\n`).join("")).digest("hex");
+}
+
+/** How a fake host's iptables departs from the ideal, to test the engine's handling of it. */
+export interface FakeIptablesBehaviour {
+  /** Restore lines matching it are refused, as iptables refuses a rule it cannot load. */
+  readonly rejects?: RegExp;
+  /** Rewrites a rule's words as it is stored, as iptables prints some rules otherwise than they were typed. */
+  readonly printsAs?: (line: string) => string;
+}
+
+/** Applies `iptables-restore --noflush` input to a ruleset, all or nothing. */
+export function applyRestore(ruleset: Ruleset, input: string, behaviour: FakeIptablesBehaviour = {}): Ruleset {
   const tables = ruleset.tables.map((t) => ({ ...t, chains: [...t.chains], rules: [...t.rules] }));
   let table: (typeof tables)[number] | undefined;
   input.split("\n").forEach((line, index) => {
@@ -119,8 +138,8 @@ export function applyRestore(ruleset: Ruleset, input: string, rejects?: RegExp):
       else t.chains.push({ name, policy: "-", counters: "[0:0]" });
       return;
     }
-    if (rejects?.test(line)) return fail("rule rejected");
-    const words = tokenize(line, index + 1);
+    if (behaviour.rejects?.test(line)) return fail("rule rejected");
+    const words = tokenize(behaviour.printsAs ? behaviour.printsAs(line) : line, index + 1);
     const [op, chain] = [words[0]?.text, words[1]?.text ?? ""];
     if (!t.chains.some((c) => c.name === chain)) return fail(`no chain ${chain}`);
     const indexes = t.rules.flatMap((r, i) => (r.chain === chain ? [i] : []));

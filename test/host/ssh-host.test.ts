@@ -1,11 +1,14 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "node:util";
+import { inspect, promisify } from "node:util";
+import type { types } from "@pulumi/command";
 import type { Connection } from "../../provider/connection";
 import { HostError, ValidationError } from "../../provider/errors";
-import { SshHost } from "../../provider/host/ssh-host";
+import { dialSettings, SshHost } from "../../provider/host/ssh-host";
+import { connectionSchema } from "../../provider/schema/connection-schema";
 import { run } from "../support/netns";
 import { generateKey, startSshd, type KeyPair, type Sshd } from "../support/sshd";
 
@@ -291,6 +294,125 @@ describe("SshHost against a real sshd", () => {
         `sequential exec ${perExec.toFixed(1)} ms; ${n} concurrent execs ${parallel.toFixed(1)} ms each`,
     );
     expect(host.execCount).toBe(2 * n + 1);
+  });
+});
+
+describe("@pulumi/command's connection settings", () => {
+  it("reads dialErrorLimit -1 as 100 attempts and perDialTimeout 0 as 10 minutes; defaults 10 and 15 s", () => {
+    const host = "192.0.2.1";
+    expect(dialSettings({ host }, {})).toEqual({ attempts: 10, readyTimeoutMs: 15_000 });
+    expect(dialSettings({ host, dialErrorLimit: 3, perDialTimeout: 20 }, {})).toEqual({ attempts: 3, readyTimeoutMs: 20_000 });
+    expect(dialSettings({ host, dialErrorLimit: -1, perDialTimeout: 0 }, {})).toEqual({ attempts: 100, readyTimeoutMs: 600_000 });
+  });
+
+  it("uses the agent at SSH_AUTH_SOCK only when no privateKey, password or agentSocketPath is given", () => {
+    const env = { SSH_AUTH_SOCK: "/run/agent.sock" };
+    expect(dialSettings({ host: "h" }, env).agent).toBe("/run/agent.sock");
+    expect(dialSettings({ host: "h", agentSocketPath: "/mine.sock" }, env).agent).toBe("/mine.sock");
+    expect(dialSettings({ host: "h", privateKey: "k" }, env).agent).toBeUndefined();
+    expect(dialSettings({ host: "h", password: "p" }, env).agent).toBeUndefined();
+    expect(dialSettings({ host: "h" }, { SSH_AUTH_SOCK: "" }).agent).toBeUndefined();
+    expect(dialSettings({ host: "h" }, {}).agent).toBeUndefined();
+  });
+
+  it("the schema takes a connection written for remote.Command unchanged, -1 and 0 included", () => {
+    const connection = {
+      host: "192.0.2.1",
+      port: 22,
+      user: "deploy",
+      privateKey: sshd.privateKey,
+      agentSocketPath: "/run/user/1000/ssh-agent.sock",
+      dialErrorLimit: -1,
+      perDialTimeout: 0,
+    } satisfies types.input.remote.ConnectionArgs;
+    expect(connectionSchema.safeParse(connection)).toMatchObject({ success: true, data: connection });
+    expect(connectionSchema.safeParse({ host: "h", dialErrorLimit: 100, perDialTimeout: 600 }).success).toBe(true);
+  });
+
+  it.each([
+    [{ dialErrorLimit: 0 }, "dialErrorLimit must be -1 (unlimited) or 1 to 100"],
+    [{ dialErrorLimit: -2 }, "dialErrorLimit must be -1 (unlimited) or 1 to 100"],
+    [{ dialErrorLimit: 101 }, "dialErrorLimit must be -1 (unlimited) or 1 to 100"],
+    [{ perDialTimeout: -1 }, "perDialTimeout must be 0 (no maximum) or 1 to 600 seconds"],
+    [{ perDialTimeout: 601 }, "perDialTimeout must be 0 (no maximum) or 1 to 600 seconds"],
+    [{ perDialTimeout: 1.5 }, "expected int"],
+  ])("the schema rejects %o", (fields, message) => {
+    const result = connectionSchema.safeParse({ host: "h", ...fields });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.message).join("; ")).toMatch(message);
+  });
+});
+
+describe("SshHost with an SSH agent", () => {
+  const savedAuthSock = process.env.SSH_AUTH_SOCK;
+  let agent: ChildProcess | undefined;
+  let socket: string;
+
+  /** Starts `ssh-agent -D` (it stays in the foreground, so it is our child) and adds the key sshd authorizes. */
+  beforeAll(async () => {
+    socket = join(keyDir, "agent.sock");
+    const child = spawn("ssh-agent", ["-D", "-a", socket], { stdio: ["ignore", "pipe", "inherit"] });
+    agent = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once("error", reject).once("exit", (code) => reject(new Error(`ssh-agent exited with ${code}`)));
+      // It prints `SSH_AUTH_SOCK=…` once the socket listens.
+      child.stdout!.on("data", (d: Buffer) => d.toString().includes("SSH_AUTH_SOCK") && resolve());
+    });
+    const keyFile = join(keyDir, "agent-key");
+    await writeFile(keyFile, sshd.privateKey, { mode: 0o600 });
+    await promisify(execFile)("ssh-add", [keyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
+  });
+
+  afterEach(() => {
+    if (savedAuthSock === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = savedAuthSock;
+  });
+
+  afterAll(async () => {
+    const child = agent;
+    if (child === undefined || child.exitCode !== null) return;
+    await new Promise((resolve) => child.once("exit", resolve).kill());
+  });
+
+  it("logs in with only agentSocketPath", async () => {
+    delete process.env.SSH_AUTH_SOCK;
+    const host = connect({ privateKey: undefined, agentSocketPath: socket });
+    expect((await host.exec(["id", "-un"])).stdout).toBe("root\n");
+  });
+
+  it("logs in with no credentials at all through the agent at SSH_AUTH_SOCK", async () => {
+    process.env.SSH_AUTH_SOCK = socket;
+    const host = connect({ privateKey: undefined, user: sshd.user.name });
+    expect((await host.exec(["id", "-un"])).stdout).toBe(`${sshd.user.name}\n`);
+  });
+
+  it("without credentials or SSH_AUTH_SOCK, fails at once naming every way to log in", async () => {
+    delete process.env.SSH_AUTH_SOCK;
+    const host = connect({ privateKey: undefined });
+    const err = await failure(host.exec(["true"]));
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(
+      `${host.name}: no credentials to log in with: set privateKey, password or agentSocketPath, ` +
+        "or run the program with SSH_AUTH_SOCK pointing at an SSH agent",
+    );
+    expect(host.execCount).toBe(0);
+  });
+
+  it("when the keys of the agent at SSH_AUTH_SOCK are refused, says to check them", async () => {
+    process.env.SSH_AUTH_SOCK = socket;
+    const host = connect({ privateKey: undefined, user: "nosuchuser" });
+    const err = await failure(host.exec(["true"]));
+    expect(err.message).toBe(`${host.name}: authentication failed for user nosuchuser: check the keys of the SSH agent at SSH_AUTH_SOCK`);
+  });
+
+  it("names the agent socket that cannot be reached, and where it came from, without retrying", async () => {
+    const missing = join(keyDir, "no-agent.sock");
+    process.env.SSH_AUTH_SOCK = missing;
+    const fromEnv = connect({ privateKey: undefined });
+    const err = await failure(fromEnv.exec(["true"]));
+    expect(err.message).toBe(`${fromEnv.name}: cannot use the SSH agent at ${missing} (SSH_AUTH_SOCK): Failed to connect to agent`);
+    const given = connect({ privateKey: undefined, agentSocketPath: missing });
+    expect((await failure(given.exec(["true"]))).message).toMatch(`at ${missing} (agentSocketPath)`);
   });
 });
 

@@ -45,6 +45,11 @@ describe("parseSave / renderSave", () => {
     expect(renderSave(ruleset)).toBe(text);
   });
 
+  it("prints foreign rules back exactly as each extension quoted them (--string does not escape ')", () => {
+    const text = ["*filter", ":INPUT ACCEPT [0:0]", '-A INPUT -m string --string "it\'s \\"x\\"" --algo bm -j DROP', '-A INPUT -m comment --comment "it\\\'s" -j DROP', "COMMIT", ""].join("\n");
+    expect(renderSave(parseSave(text))).toBe(text);
+  });
+
   it("parses an empty save (a backend with no tables)", () => {
     expect(parseSave("").tables).toEqual([]);
     expect(renderSave(parseSave(""))).toBe("");

@@ -57,7 +57,7 @@ class CountingHost implements Host {
   }
 
   async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    const kind = argv[2] === readCommand(this.backend, [])[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" }, [])[2] ? "apply" : undefined;
+    const kind = argv[2] === readCommand(this.backend, []).argv[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" }, []).argv[2] ? "apply" : undefined;
     if (!kind) throw new Error(`the session ran an unexpected command: ${argv.join(" ")}`);
     if (kind === "apply") await this.beforeApply?.();
     const result = await this.ns.exec(argv, options);
@@ -137,7 +137,7 @@ function removal(name: string): ChangeRequest {
 
 /** An owned rule with text we write by hand (to reach iptables with what user input cannot express). */
 function handRule(name: string, body: string): OwnedRule {
-  const comment = formatTag({ owner: owner(name), name: "", priority: 500, index: 0 });
+  const comment = formatTag({ owner: owner(name), priority: 500, index: 0 });
   return { text: `-A ${DOCKER_USER} ${body} -m comment --comment "${comment}" -j DROP`.replace(/ {2,}/g, " "), tag: parseTag(comment)! };
 }
 

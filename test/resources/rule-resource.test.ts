@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
+import { UNKNOWN } from "../../provider/schema/validate";
 import { FakeHost } from "../../provider/testing/fake-host";
 
 const DOCKER = readFileSync(join(__dirname, "../fixtures/docker-20.10/02-published-8080.v4.txt"), "utf8");
@@ -81,6 +82,21 @@ describe("the rule resource lifecycle (fake host)", () => {
     const port = await publishedPort.create(inputs);
     expect(host.commands.slice(3).map((c) => c.slice(c.length - 2))).toEqual([["filter", "nat"], ["filter", "nat"]]);
     expect(port.outs).toMatchObject({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] });
+  });
+
+  it("during a preview, an unknown connection is a possible change, not a crash or a replacement", async () => {
+    const olds = { ...args, connection: { host: "203.0.113.5" }, ruleText: {}, drift: [] };
+    expect(await dockerUserRule.diff("x", olds, { ...args, connection: UNKNOWN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("deletes and refreshes state written by another version, whose inputs no longer pass today's checks", async () => {
+    const { id, outs } = await created(args);
+    const old = { ...outs, comment: "it's from an older, laxer version", connection: undefined, someRetiredInput: 1 };
+    const { props } = await dockerUserRule.read(id, old);
+    expect(props.drift).toEqual([expect.stringMatching(/no longer pass this version's checks: .*comment/s)]);
+    expect(props.ruleText).toEqual(outs.ruleText);
+    await dockerUserRule.delete(id, old);
+    expect(chain()).toEqual(["-A DOCKER-USER -j RETURN"]);
   });
 
   it("sends nothing to the host when the inputs are invalid", async () => {

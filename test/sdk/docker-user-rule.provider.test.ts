@@ -403,7 +403,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
     expect(updated.properties).toEqual({ ...next.inputs, ruleText: { ipv4: changed }, drift: [] });
     expect(await chainOf(target.ns)).toEqual([changed, RETURN]);
     const applied = transactions(await hostCalls(target));
-    expect(applied.map((c) => `${c.tool} ${c.args.replace(/\S+$/, "<file>")}`)).toEqual(["iptables-restore -w --noflush <file>"]);
+    expect(applied.map((c) => `${c.tool} ${c.args.replace(/\S+$/, "<file>")}`)).toEqual(["iptables-restore -w 30 --noflush <file>"]);
     expect(applied[0].input).toBe(`*filter\n-D DOCKER-USER 1\n-I DOCKER-USER 1 ${changed.slice("-A DOCKER-USER ".length)}\nCOMMIT`);
 
     // Back to the program's declaration for the rest of the lifecycle.
