@@ -6,6 +6,9 @@ import type { Token } from "./iptables/tokens";
 /** The chain Docker keeps for users' rules. */
 export const DOCKER_USER = "DOCKER-USER";
 
+/** The rule Docker (20.10 to 28.2) closes DOCKER-USER with. */
+export const DOCKER_RETURN = `-A ${DOCKER_USER} -j RETURN`;
+
 /** Docker's rule by which FORWARD hands every forwarded packet to DOCKER-USER. */
 export const DOCKER_JUMP = `-A FORWARD -j ${DOCKER_USER}`;
 

@@ -1,5 +1,5 @@
 import { compareTags, type RuleTag } from "./ownership";
-import type { ChainState, LiveRule } from "./docker-user-chain";
+import { DOCKER_RETURN, type ChainState, type LiveRule } from "./docker-user-chain";
 
 /** A rule we want in DOCKER-USER: its tag and the exact line iptables-save will print. */
 export interface OwnedRule extends LiveRule {
@@ -21,7 +21,7 @@ export type Operation =
   | { readonly kind: "insert-jump" }
   | { readonly kind: "delete-jump" }
   | { readonly kind: "delete-chain" }
-  | { readonly kind: "delete"; readonly position: number; readonly text: string; readonly reason: DeleteReason }
+  | { readonly kind: "delete"; readonly text: string; readonly reason: DeleteReason }
   | { readonly kind: "insert"; readonly position: number; readonly text: string };
 
 /** The operations for one family and the chain they leave behind. */
@@ -36,34 +36,34 @@ export interface ChainPlan {
  * its place: our rules form a block at the top ordered by their tags; a new
  * rule goes one past the last owned rule that sorts before it. Where
  * FORWARD does not jump to the chain, our tagged jump is added; when no rule
- * of ours is left, it is removed again, and the chain too if nothing else
- * uses it. Rules of other
- * owners and foreign rules are never touched. Positions are 1-based and
- * valid at the moment each operation runs. Pure: no I/O.
+ * of ours and no foreign rule is left, it is removed again, and the chain
+ * too if nothing else uses it. Rules of other owners and foreign rules are
+ * never touched.
+ *
+ * Deletes name the rule (iptables deletes the first rule that matches it), so
+ * a rule another tool slips in meanwhile can never be deleted in its place;
+ * inserts name a 1-based position, valid at the moment each runs. Pure: no I/O.
  */
 export function planChain(state: ChainState, changes: readonly OwnerChange[]): ChainPlan {
   const desired = new Map(changes.map((c) => [c.owner, new Set(c.rules.map((r) => r.text))]));
-  const ours = (r: LiveRule) => r.tag !== undefined && desired.has(r.tag.owner);
+  const isChanging = (r: LiveRule) => r.tag !== undefined && desired.has(r.tag.owner);
   const chain = [...state.rules];
   const operations: Operation[] = [];
+  // Called only on the first rule with its text, which is the one iptables deletes.
   const remove = (i: number, reason: DeleteReason) => {
-    operations.push({ kind: "delete", position: i + 1, text: chain[i].text, reason });
+    operations.push({ kind: "delete", text: chain[i].text, reason });
     chain.splice(i, 1);
   };
 
-  const seen = new Set<string>();
   for (let i = 0; i < chain.length; ) {
     const rule = chain[i];
-    if (!ours(rule)) i += 1;
+    if (!isChanging(rule)) i += 1;
     else if (!desired.get(rule.tag!.owner)!.has(rule.text)) remove(i, "not desired");
-    else if (seen.has(rule.text)) remove(i, "duplicate");
-    else {
-      seen.add(rule.text);
-      i += 1;
-    }
+    else if (chain.some((r, j) => j > i && r.text === rule.text)) remove(i, "duplicate");
+    else i += 1;
   }
   for (let i = 0; i < chain.length; ) {
-    if (ours(chain[i]) && placeFor(chain, chain[i].tag!, i) !== i) remove(i, "out of place");
+    if (isChanging(chain[i]) && placeFor(chain, chain[i].tag!, i) !== i) remove(i, "out of place");
     else i += 1;
   }
 
@@ -80,11 +80,12 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
   if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain" });
   if (wanted.length > 0 && !state.dockerJump && !state.ourJump) prelude.push({ kind: "insert-jump" });
   // What we added for our rules goes with the last of them; Docker's chain and jump never do.
-  // Once Docker jumps to the chain itself, ours would send packets through it twice.
+  // Our jump goes once Docker jumps to the chain itself (packets would pass it twice), or once
+  // nothing is left for it to serve: no rule of ours, and no foreign rule but Docker's closing RETURN.
   const cleanup: Operation[] = [];
-  const noneLeft = !chain.some((r) => r.tag);
-  if (changes.length > 0 && state.ourJump && (noneLeft || state.dockerJump)) cleanup.push({ kind: "delete-jump" });
-  if (changes.length > 0 && state.ourJump && noneLeft && chain.length === 0 && !state.dockerJump && state.otherReferences === 0) {
+  const nothingToServe = chain.every((r) => r.text === DOCKER_RETURN);
+  if (changes.length > 0 && state.ourJump && (nothingToServe || state.dockerJump)) cleanup.push({ kind: "delete-jump" });
+  if (changes.length > 0 && state.ourJump && chain.length === 0 && !state.dockerJump && state.otherReferences === 0) {
     cleanup.push({ kind: "delete-chain" });
   }
   return { operations: [...prelude, ...operations, ...inserts, ...cleanup], result: chain };

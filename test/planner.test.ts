@@ -42,6 +42,8 @@ describe("planChain", () => {
     expect(planChain(state([owned("a"), owned("b")], true, false, true), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete"]);
     expect(planChain(state([owned("a"), RETURN], true, true, false), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete"]);
     expect(planChain(state([owned("a"), RETURN], true, false, true), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete", "delete-jump"]);
+    // A hand-written rule in the chain we made keeps working: our jump stays for it.
+    expect(planChain(state([owned("a"), foreign("-s 192.0.2.1/32 -j DROP")], true, false, true), [change("a", [])]).operations.map((o) => o.kind)).toEqual(["delete"]);
   });
 
   it("removes our jump once Docker jumps to the chain itself, so packets pass it once", () => {
@@ -67,7 +69,7 @@ describe("planChain", () => {
     const above = foreign("-s 198.51.100.1/32 -j ACCEPT");
     const live = [owned("other", 100), above, owned("a"), foreign("-j DROP"), RETURN];
     const plan = planChain(state(live), [change("a", [])]);
-    expect(plan.operations).toEqual([{ kind: "delete", position: 3, text: owned("a").text, reason: "not desired" }]);
+    expect(plan.operations).toEqual([{ kind: "delete", text: owned("a").text, reason: "not desired" }]);
     expect(plan.result).toEqual([owned("other", 100), above, foreign("-j DROP"), RETURN]);
   });
 
@@ -85,7 +87,7 @@ describe("planChain", () => {
     const intruder = foreign("-s 203.0.113.9/32 -j ACCEPT");
     const plan = planChain(state([intruder, owned("a"), RETURN]), [change("a", [owned("a")])]);
     expect(plan.operations).toEqual([
-      { kind: "delete", position: 2, text: owned("a").text, reason: "out of place" },
+      { kind: "delete", text: owned("a").text, reason: "out of place" },
       { kind: "insert", position: 1, text: owned("a").text },
     ]);
     expect(plan.result).toEqual([owned("a"), intruder, RETURN]);

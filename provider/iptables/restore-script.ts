@@ -27,7 +27,7 @@ function restoreLine(op: Operation): string {
     case "delete-chain":
       return `-X ${DOCKER_USER}`;
     case "delete":
-      return `-D ${DOCKER_USER} ${op.position}`;
+      return `-D ${DOCKER_USER} ${op.text.slice(`-A ${DOCKER_USER} `.length)}`;
     case "insert":
       return `-I ${DOCKER_USER} ${op.position} ${op.text.slice(`-A ${DOCKER_USER} `.length)}`;
   }

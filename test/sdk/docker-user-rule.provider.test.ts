@@ -404,7 +404,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
     expect(await chainOf(target.ns)).toEqual([changed, RETURN]);
     const applied = transactions(await hostCalls(target));
     expect(applied.map((c) => `${c.tool} ${c.args.replace(/\S+$/, "<file>")}`)).toEqual(["iptables-restore -w 30 --noflush <file>"]);
-    expect(applied[0].input).toBe(`*filter\n-D DOCKER-USER 1\n-I DOCKER-USER 1 ${changed.slice("-A DOCKER-USER ".length)}\nCOMMIT`);
+    expect(applied[0].input).toBe(`*filter\n-D DOCKER-USER ${declared.slice("-A DOCKER-USER ".length)}\n-I DOCKER-USER 1 ${changed.slice("-A DOCKER-USER ".length)}\nCOMMIT`);
 
     // Back to the program's declaration for the rest of the lifecycle.
     outputs = (await target.host.update(resourceUrn, id, updated.properties, inputs)).properties;
@@ -552,11 +552,13 @@ describeAsRoot("a program of several rules: families, priorities, port lists", (
       expect(await chainOf(target.ns, family)).toEqual(chains[family].map((l, i) => (i === position ? rename(l) : l)));
       expect((updated.properties.ruleText as PropertyMap)[family]).toBe(rename(chains[family][position]));
     }
-    // One restore per family, each deleting and inserting at the rule's own position.
-    expect(transactions(await hostCalls(target)).map((c) => [c.tool, c.input.split("\n").slice(1, 3).map((l) => l.split(" ").slice(0, 3).join(" "))])).toEqual([
-      ["iptables-restore", ["-D DOCKER-USER 2", "-I DOCKER-USER 2"]],
-      ["ip6tables-restore", ["-D DOCKER-USER 2", "-I DOCKER-USER 2"]],
-    ]);
+    // One restore per family, each deleting the old rule by name and inserting the new one at its position.
+    expect(transactions(await hostCalls(target)).map((c) => [c.tool, c.input.split("\n").slice(1, 3)])).toEqual(
+      (["ipv4", "ipv6"] as const).map((family) => [
+        `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`,
+        [`-D DOCKER-USER ${chains[family][1].slice("-A DOCKER-USER ".length)}`, `-I DOCKER-USER 2 ${rename(chains[family][1]).slice("-A DOCKER-USER ".length)}`],
+      ]),
+    );
 
     const back = await target.host.update(r.urn, r.id, updated.properties, r.inputs);
     expect(back.properties).toEqual(r.outputs);
