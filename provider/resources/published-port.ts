@@ -26,18 +26,21 @@ export type PublishedPortArgs = z.infer<typeof publishedPortSchema>;
  * The allowlist for a published host port, keyed on the port the client
  * asked for (conntrack's original destination port), so it never names a
  * container address and survives containers being recreated: an ACCEPT per
- * allowed source, then a DROP of every other new connection to the port.
+ * allowed source, then a DROP of every other connection to the port. Both
+ * match only connections Docker translated (`--ctstate DNAT`), so a
+ * container's own outgoing connections to that port number elsewhere pass.
  */
 export function publishedPortRules(args: PublishedPortArgs): Record<Family, OwnedRule[]> {
-  const common = {
+  const common: Omit<RuleMatch, "action"> = {
     priority: args.priority,
     inInterface: args.inInterface,
     protocol: args.protocol ?? "tcp",
+    ctstate: ["DNAT"],
     originalDestinationPort: args.hostPort,
     comment: args.comment,
-  } as const;
+  };
   const accepts: RuleMatch[] = args.allowFrom.map((source) => ({ ...common, action: "ACCEPT", source }));
-  const drop: RuleMatch = { ...common, action: "DROP", ctstate: ["NEW"], family: args.family ?? "both" };
+  const drop: RuleMatch = { ...common, action: "DROP", family: args.family ?? "both" };
   return ownedRules(args.__owner, [...accepts, drop]);
 }
 

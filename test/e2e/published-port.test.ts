@@ -238,14 +238,14 @@ describe("PublishedPort over SSH, with a real dockerd and real packets", () => {
     expect(execs).toEqual([]);
     const tag = (n: number) => `-m comment --comment "pdf:${OWNER}:500:${n}"`;
     const match = "-i eth0 -p tcp -m conntrack";
-    const port = "--ctorigdstport 8080 --ctdir ORIGINAL";
+    const port = "--ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL";
     expect(result.inputs.ruleText).toEqual({
       ipv4: [
         `-A DOCKER-USER -s 203.0.113.7/32 ${match} ${port} ${tag(0)} -j ACCEPT`,
         `-A DOCKER-USER -s 198.51.100.0/24 ${match} ${port} ${tag(1)} -j ACCEPT`,
-        `-A DOCKER-USER ${match} --ctstate NEW ${port} ${tag(3)} -j DROP`,
+        `-A DOCKER-USER ${match} ${port} ${tag(3)} -j DROP`,
       ].join("\n"),
-      ipv6: [`-A DOCKER-USER -s 2001:db8::/32 ${match} ${port} ${tag(2)} -j ACCEPT`, `-A DOCKER-USER ${match} --ctstate NEW ${port} ${tag(3)} -j DROP`].join("\n"),
+      ipv6: [`-A DOCKER-USER -s 2001:db8::/32 ${match} ${port} ${tag(2)} -j ACCEPT`, `-A DOCKER-USER ${match} ${port} ${tag(3)} -j DROP`].join("\n"),
     });
   });
 
@@ -273,11 +273,11 @@ describe("PublishedPort over SSH, with a real dockerd and real packets", () => {
     const [v4, v6] = allowClient(0);
     expect(ruleText.ipv4.split("\n")).toEqual([
       expect.stringMatching(new RegExp(`^-A DOCKER-USER -s ${v4}/32 -i client\\+ -p tcp .*--ctorigdstport 8080 .*-j ACCEPT$`)),
-      expect.stringMatching(/^-A DOCKER-USER -i client\+ -p tcp .*--ctstate NEW .*--ctorigdstport 8080 .*-j DROP$/),
+      expect.stringMatching(/^-A DOCKER-USER -i client\+ -p tcp .*--ctstate DNAT .*--ctorigdstport 8080 .*-j DROP$/),
     ]);
     expect(ruleText.ipv6.split("\n")).toEqual([
       expect.stringMatching(new RegExp(`^-A DOCKER-USER -s ${v6}/128 -i client\\+ -p tcp .*--ctorigdstport 8080 .*-j ACCEPT$`)),
-      expect.stringMatching(/^-A DOCKER-USER -i client\+ -p tcp .*--ctstate NEW .*--ctorigdstport 8080 .*-j DROP$/),
+      expect.stringMatching(/^-A DOCKER-USER -i client\+ -p tcp .*--ctstate DNAT .*--ctorigdstport 8080 .*-j DROP$/),
     ]);
     // Keyed on the host port: no container address anywhere in the rules.
     for (const text of Object.values(ruleText)) {

@@ -8,23 +8,23 @@ const fixture = (name: string) => parseSave(readFileSync(join(__dirname, "../fix
 const OWNER = "p/s/port/web";
 
 describe("PublishedPort rules", () => {
-  it("accepts each allowed source on the host port, then drops other new connections, in both families", () => {
+  it("accepts each allowed source on the host port, then drops other connections Docker translated to it, in both families", () => {
     const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"], inInterface: "eth0" }));
     const tag = (i: number) => `-m comment --comment "pdf:${OWNER}:500:${i}"`;
     expect(rules.ipv4.map((r) => r.text)).toEqual([
-      `-A DOCKER-USER -s 203.0.113.7/32 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(0)} -j ACCEPT`,
-      `-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(1)} -j ACCEPT`,
-      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate NEW --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+      `-A DOCKER-USER -s 203.0.113.7/32 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(0)} -j ACCEPT`,
+      `-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(1)} -j ACCEPT`,
+      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
     ]);
     expect(rules.ipv6.map((r) => r.text)).toEqual([
-      `-A DOCKER-USER -s 2001:db8::/32 -i eth0 -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL ${tag(2)} -j ACCEPT`,
-      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate NEW --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+      `-A DOCKER-USER -s 2001:db8::/32 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(2)} -j ACCEPT`,
+      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
     ]);
   });
 
   it("with an empty allowFrom, only drops", () => {
     const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: "8000:8010", protocol: "udp", allowFrom: [] }));
-    expect(rules.ipv4.map((r) => r.text)).toEqual([`-A DOCKER-USER -p udp -m conntrack --ctstate NEW --ctorigdstport 8000:8010 --ctdir ORIGINAL -m comment --comment "pdf:${OWNER}:500:0" -j DROP`]);
+    expect(rules.ipv4.map((r) => r.text)).toEqual([`-A DOCKER-USER -p udp -m conntrack --ctstate DNAT --ctorigdstport 8000:8010 --ctdir ORIGINAL -m comment --comment "pdf:${OWNER}:500:0" -j DROP`]);
   });
 
   it("rejects negated and malformed sources with their index", async () => {
