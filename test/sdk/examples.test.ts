@@ -4,6 +4,14 @@ import { serializeProgram } from "../support/pulumi-program";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key-but-shaped-like-one\n-----END OPENSSH PRIVATE KEY-----\n";
 
+describe("resource names", () => {
+  it("refuses two resources of one kind with one name, which would own each other's rules", async () => {
+    await expect(serializeProgram(compiledPath("test/fixtures/programs/duplicate-names/index.js"), { project: "dup", stack: "dev" })).rejects.toThrow(
+      /two DockerUserRule resources are named "web"/,
+    );
+  });
+});
+
 /** The examples are programs users copy: each must register valid resources, with the connection kept secret. */
 describe("examples", () => {
   it("remote-allowlist registers three resources whose inputs pass check, with the connection secret", async () => {
