@@ -1,5 +1,5 @@
 import type { Props } from "../provider/resources/rule-resource";
-import { dockerUserRules, type DockerUserRuleArgs } from "../provider/resources/docker-user-rule";
+import { dockerUserRules, type CheckedDockerUserRuleArgs } from "../provider/resources/docker-user-rule";
 import type { OwnedRule } from "../provider/planner";
 
 /** The Pulumi project every benchmark rule's owner names. */
@@ -13,7 +13,7 @@ export function ruleName(i: number): string {
 }
 
 /** The inputs of the `i`-th benchmark rule: drop connections to published port 8000 + i, IPv4 only. */
-export function ruleArgs(i: number): DockerUserRuleArgs & Props {
+export function ruleArgs(i: number): CheckedDockerUserRuleArgs & Props {
   return {
     __owner: `${BENCH_PROJECT}/${BENCH_STACK}/rule/${ruleName(i)}`,
     action: "DROP",

@@ -23,6 +23,7 @@ export const OUR_JUMP = renderRule({ chain: "FORWARD", matches: { comment: { val
 export interface LiveRule {
   /** The `-A DOCKER-USER …` line as iptables-save prints it. */
   readonly text: string;
+  /** Who owns it, when it carries our tag; foreign rules have none. */
   readonly tag?: RuleTag;
 }
 

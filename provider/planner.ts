@@ -8,7 +8,9 @@ export interface OwnedRule extends LiveRule {
 
 /** One resource's desired rules in one family; no rules means "remove all of this owner's rules". */
 export interface OwnerChange {
+  /** The owner key (`<project>/<stack>/<kind>/<name>`). */
   readonly owner: string;
+  /** Every rule it wants in this family. */
   readonly rules: readonly OwnedRule[];
 }
 

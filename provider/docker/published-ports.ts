@@ -4,7 +4,9 @@ import { chainRules, findTable, type Ruleset } from "../iptables/ruleset";
 
 /** One port Docker publishes, as its DNAT rule in the nat table's DOCKER chain says. */
 export interface PublishedMapping {
+  /** The family of the DNAT rule. */
   readonly family: Family;
+  /** `tcp`, `udp`, … as the rule's `-p` says. */
   readonly protocol: string;
   /** The host port or range (`8080`, `8000:8010`). */
   readonly hostPort: string;

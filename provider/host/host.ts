@@ -3,7 +3,9 @@ export interface ExecOptions {
   /** Text written to the command's standard input, which is then closed. */
   readonly stdin?: string;
   /**
-   * Milliseconds before the command is killed and the call fails.
+   * Milliseconds before the call fails with a `HostError`. A local command is
+   * killed then; over SSH the channel is closed, but the remote command may
+   * run on, so commands bound their own waits.
    * @default 60000
    */
   readonly timeoutMs?: number;
@@ -13,7 +15,9 @@ export interface ExecOptions {
 export interface ExecResult {
   /** Exit code; 0 means success. */
   readonly code: number;
+  /** Everything the command printed on standard output. */
   readonly stdout: string;
+  /** Everything the command printed on standard error. */
   readonly stderr: string;
 }
 
@@ -27,7 +31,7 @@ export interface Host {
   /**
    * Runs `argv` (no shell is involved unless argv names one) and resolves
    * with its exit code and output; a non-zero exit resolves too. Rejects with
-   * `HostError` only when the command could not be run at all.
+   * `HostError` when the command could not be run at all or timed out.
    */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Reads a whole text file; resolves `undefined` when it does not exist. */

@@ -1,7 +1,8 @@
 /**
  * The one table that knows how a rule field becomes iptables words and back.
- * Parsing, rendering and comparing rules all walk it; nothing else in the
- * code names an iptables flag of a match.
+ * Parsing, rendering and comparing rules all walk it. (Reading a rule's
+ * target and comment out of any rule, ours or not, is done on its words in
+ * docker-user-chain.ts.)
  *
  * The order of the rows is the order `iptables-save` prints the fields of a
  * rule we wrote: the IP header matches in iptables' own fixed order, then our

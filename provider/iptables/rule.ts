@@ -13,6 +13,7 @@ export interface MatchValue {
  * when their rendered lines are equal.
  */
 export interface Rule {
+  /** The chain it is appended to. */
   readonly chain: string;
   readonly matches: Readonly<Partial<Record<MatchField, MatchValue>>>;
   /** The `-j` target: `ACCEPT`, `DROP`, `REJECT`, `RETURN` or a chain. */

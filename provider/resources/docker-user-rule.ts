@@ -53,8 +53,8 @@ export const dockerUserRuleSchema = z.object({ ...resourceBaseShape, ...ruleMatc
   }
 });
 
-/** The arguments of a `DockerUserRule`, as validated. */
-export type DockerUserRuleArgs = z.infer<typeof dockerUserRuleSchema>;
+/** The arguments of a `DockerUserRule` once `check` validated them (the SDK's `DockerUserRuleArgs` are what users write). */
+export type CheckedDockerUserRuleArgs = z.infer<typeof dockerUserRuleSchema>;
 
 /** The match part of the arguments (what `PublishedPort` reuses per rule). */
 export type RuleMatch = z.infer<z.ZodObject<typeof ruleMatchShape>>;
@@ -132,7 +132,7 @@ function portText(port: number | string): string {
  * The rules a `DockerUserRule` wants, per family, tagged for its owner.
  * @throws ValidationError when the tag and comment do not fit in iptables' 255-character comment
  */
-export function dockerUserRules(args: DockerUserRuleArgs): Record<Family, OwnedRule[]> {
+export function dockerUserRules(args: CheckedDockerUserRuleArgs): Record<Family, OwnedRule[]> {
   return ownedRules(args.__owner, [args]);
 }
 

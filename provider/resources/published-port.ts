@@ -3,8 +3,8 @@ import { publishedPorts, portsOverlap } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
 import type { Rulesets } from "../host-session";
 import type { OwnedRule } from "../planner";
-import { addressField, commentField, interfaceField, portOrRange } from "../schema/fields";
-import { ownedRules, type RuleMatch } from "./docker-user-rule";
+import { addressField, portOrRange } from "../schema/fields";
+import { ownedRules, ruleMatchShape, type RuleMatch } from "./docker-user-rule";
 import { resourceBaseShape } from "./resource-base";
 
 /** Validated arguments of a `PublishedPort`. */
@@ -13,14 +13,14 @@ export const publishedPortSchema = z.object({
   hostPort: portOrRange,
   protocol: z.enum(["tcp", "udp"]).optional(),
   allowFrom: z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })).max(200),
-  inInterface: interfaceField.optional(),
-  family: z.enum(["ipv4", "ipv6", "both"]).optional(),
-  priority: z.number().int().min(0).max(999).optional(),
-  comment: commentField.optional(),
+  inInterface: ruleMatchShape.inInterface,
+  family: ruleMatchShape.family,
+  priority: ruleMatchShape.priority,
+  comment: ruleMatchShape.comment,
 });
 
-/** The arguments of a `PublishedPort`, as validated. */
-export type PublishedPortArgs = z.infer<typeof publishedPortSchema>;
+/** The arguments of a `PublishedPort` once `check` validated them (the SDK's `PublishedPortArgs` are what users write). */
+export type CheckedPublishedPortArgs = z.infer<typeof publishedPortSchema>;
 
 /**
  * The allowlist for a published host port, keyed on the port the client
@@ -30,7 +30,7 @@ export type PublishedPortArgs = z.infer<typeof publishedPortSchema>;
  * match only connections Docker translated (`--ctstate DNAT`), so a
  * container's own outgoing connections to that port number elsewhere pass.
  */
-export function publishedPortRules(args: PublishedPortArgs): Record<Family, OwnedRule[]> {
+export function publishedPortRules(args: CheckedPublishedPortArgs): Record<Family, OwnedRule[]> {
   const common: Omit<RuleMatch, "action"> = {
     priority: args.priority,
     inInterface: args.inInterface,
@@ -45,7 +45,7 @@ export function publishedPortRules(args: PublishedPortArgs): Record<Family, Owne
 }
 
 /** What Docker publishes on the port, read from the nat table: the outputs `published`, `bindAddresses`, `targets`. */
-export function observePublishedPort(args: PublishedPortArgs, snapshot: Rulesets): { published: boolean; bindAddresses: string[]; targets: string[] } {
+export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: Rulesets): { published: boolean; bindAddresses: string[]; targets: string[] } {
   const protocol = args.protocol ?? "tcp";
   const mappings = FAMILIES.flatMap((f) => publishedPorts(snapshot[f], f)).filter(
     (m) => m.protocol === protocol && portsOverlap(m.hostPort, String(args.hostPort)),

@@ -44,6 +44,7 @@ export interface RuleResourceDefinition<A extends BaseArgs> {
 export interface CheckFailure {
   /** Property path, e.g. `connection.port` or `allowFrom[2]`. */
   readonly property: string;
+  /** What is wrong with it, in words a user can act on. */
   readonly reason: string;
 }
 
@@ -52,11 +53,17 @@ export interface CheckFailure {
  * importing Pulumi: the SDK's providers are one-line shims onto this.
  */
 export interface ResourceEngine {
+  /** Validates inputs (every problem, with its path) and returns them with the `ruleText` to be written; touches no host. */
   check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
+  /** Compares stored outputs with new inputs: a change, or a replacement when the target firewall changes; touches no host. */
   diff(id: string, olds: Props, news: Props): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }>;
+  /** Puts the rules on the host in one transaction and returns the outputs as read back. */
   create(inputs: Props): Promise<{ id: string; outs: Props }>;
+  /** Reads the host: the outputs with the live `ruleText` and `drift`, or id `""` when none of the rules is left. */
   read(id: string, props: Props): Promise<{ id: string; props: Props }>;
+  /** Makes the host hold the new rules, in place, in one transaction. */
   update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
+  /** Removes the resource's rules, and nothing else. */
   delete(id: string, props: Props): Promise<void>;
 }
 
