@@ -42,6 +42,7 @@ const XTABLES_WAIT_SECONDS = 30;
 
 const SECTION = /^#@pdf (ipv4|ipv6)$/;
 const FINGERPRINT = /^#@pdf fingerprint ([0-9a-f]{64})$/;
+const UNAVAILABLE = "#@pdf unavailable";
 
 // `s` is the backend suffix ("", "-nft", "-legacy"); `f` is the family, 4 or 6,
 // and "ip${f#4}tables" is iptables for 4 and ip6tables for 6.
@@ -50,9 +51,14 @@ const FINGERPRINT_FUNCTION = `fp() {
   printf '%s\\n' "$saved" | grep -E '^(:${DOCKER_USER} |-A ${DOCKER_USER} |-A FORWARD (.* )?-j ${DOCKER_USER}$)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
 }`;
 
-/** Prints the named tables ("$@") of both families, each followed by its fingerprint. */
+/**
+ * Prints the named tables ("$@") of both families, each followed by its
+ * fingerprint. A host without a usable ip6tables (IPv6 disabled, the tool
+ * missing) says so instead of failing: IPv4-only work goes on there.
+ */
 const PRINT_TABLES = `for f in 4 6; do
   printf '#@pdf ipv%s\\n' "$f"
+  if [ "$f" = 6 ] && ! "ip6tables$s-save" -t filter > /dev/null 2>&1; then printf '#@pdf unavailable\\n'; continue; fi
   for t in "$@"; do "ip\${f#4}tables$s-save" -t "$t" || exit ${APPLY_EXIT.readFailed}; done
   h=$(fp "$f") || exit ${APPLY_EXIT.readFailed}
   printf '#@pdf fingerprint %s\\n' "$h"
@@ -138,8 +144,8 @@ export function applyInput(inputs: Record<Family, string>): string {
 export interface FamilyOutput {
   /** What iptables-save printed for the tables read. */
   readonly save: string;
-  /** The host's fingerprint of DOCKER-USER. */
-  readonly fingerprint: string;
+  /** The host's fingerprint of DOCKER-USER; `undefined` when the family's iptables cannot be used on the host. */
+  readonly fingerprint?: string;
 }
 
 /** Splits the read (or apply) command's output into each family's save text and fingerprint. */
@@ -151,13 +157,13 @@ export function splitSections(output: string): Record<Family, FamilyOutput> | un
     const section = SECTION.exec(line);
     const hash = FINGERPRINT.exec(line);
     if (section) lines[(current = section[1] as Family)] = [];
-    else if (hash && current) {
-      fingerprints[current] = hash[1];
+    else if ((hash || line === UNAVAILABLE) && current) {
+      if (hash) fingerprints[current] = hash[1];
       current = undefined;
-    }
-    else if (current) lines[current]!.push(line);
+    } else if (current) lines[current]!.push(line);
   }
-  if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4 || !fingerprints.ipv6) return undefined;
-  const save = (f: Family) => (lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "");
-  return { ipv4: { save: save("ipv4"), fingerprint: fingerprints.ipv4 }, ipv6: { save: save("ipv6"), fingerprint: fingerprints.ipv6 } };
+  // IPv4 must be readable; IPv6 may be unavailable on the host.
+  if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4) return undefined;
+  const part = (f: Family): FamilyOutput => ({ save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
+  return { ipv4: part("ipv4"), ipv6: part("ipv6") };
 }

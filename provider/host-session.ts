@@ -14,8 +14,10 @@ export type Rulesets = Readonly<Record<Family, Ruleset>>;
 
 /** Both families' rulesets as read at one moment, with the host's fingerprints of DOCKER-USER. */
 export interface Snapshot extends Rulesets {
-  /** Per family, the host's fingerprint of DOCKER-USER, which an apply must still find. */
+  /** Per family, the host's fingerprint of DOCKER-USER, which an apply must still find; `""` for an unavailable family. */
   readonly fingerprints: Readonly<Record<Family, string>>;
+  /** The families whose iptables cannot be used on the host (IPv6 disabled, ip6tables missing); read as empty. */
+  readonly unavailable: readonly Family[];
 }
 
 /** One resource's desired rules per family; empty lists remove its rules. */
@@ -141,11 +143,13 @@ export class HostSession {
   private async transact(changes: readonly ChangeRequest[], tables: readonly TableName[]): Promise<Outcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const before = await this.readSnapshot(tables);
-      const operations = planAll(before, changes);
-      if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: new Map() };
+      const refused = refuseUnavailable(before, changes, this.host.name);
+      const doable = changes.filter((c) => !refused.has(c.owner));
+      const operations = planAll(before, doable);
+      if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
       const after = await this.applyOperations(before, operations, tables);
       if (after === "conflict") continue;
-      return { snapshot: after, operations, unverified: verify(after, changes, this.host.name) };
+      return { snapshot: after, operations, unverified: new Map([...refused, ...verify(after, doable, this.host.name)]) };
     }
     throw new HostError(this.host.name, `DOCKER-USER kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting it?`);
   }
@@ -210,8 +214,22 @@ export function parseSnapshot(output: string, hostName: string): Snapshot {
   return {
     ipv4: parseSave(sections.ipv4.save),
     ipv6: parseSave(sections.ipv6.save),
-    fingerprints: { ipv4: sections.ipv4.fingerprint, ipv6: sections.ipv6.fingerprint },
+    fingerprints: { ipv4: sections.ipv4.fingerprint ?? "", ipv6: sections.ipv6.fingerprint ?? "" },
+    unavailable: FAMILIES.filter((f) => sections[f].fingerprint === undefined),
   };
+}
+
+/** The changes that want rules in a family the host cannot filter, each with its error. */
+function refuseUnavailable(snapshot: Snapshot, changes: readonly ChangeRequest[], hostName: string): Map<string, FirewallError> {
+  const refused = new Map<string, FirewallError>();
+  for (const change of changes) {
+    const family = snapshot.unavailable.find((f) => change.rules[f].length > 0);
+    if (family) {
+      const other = family === "ipv6" ? "ipv4" : "ipv6";
+      refused.set(change.owner, new HostError(hostName, `${family === "ipv6" ? "ip6tables" : "iptables"} cannot be used on this host (the family is disabled or the tool is missing); set \`family: "${other}"\` to manage ${other} only`));
+    }
+  }
+  return refused;
 }
 
 /**

@@ -80,6 +80,19 @@ describe("HostSession (fake host)", () => {
     expect((odd as PromiseRejectedResult).reason.message).toMatch(/reads back different from what was applied/);
   });
 
+  it("on a host where ip6tables cannot be used, IPv4 work goes on and a change that needs IPv6 says what to do", async () => {
+    const host = new FakeHost({ ipv4: DOCKER }, { ipv6Unavailable: true });
+    const session = new HostSession(host, "auto");
+    const [v4, both] = await Promise.allSettled([
+      session.apply(v4only("v4", rule("v4"))),
+      session.apply({ owner: "p/s/rule/both", rules: { ipv4: [rule("both")], ipv6: [rule("both")] } }),
+    ]);
+    expect(v4.status).toBe("fulfilled");
+    expect((both as PromiseRejectedResult).reason.message).toMatch(/ip6tables cannot be used on this host .*set `family: "ipv4"`/);
+    expect(userChain(host)).toEqual([rule("v4").text, "-A DOCKER-USER -j RETURN"]);
+    expect((await session.read()).unavailable).toEqual(["ipv6"]);
+  });
+
   it("serves reads from one command", async () => {
     const host = new FakeHost({ ipv4: DOCKER });
     const session = new HostSession(host, "auto");

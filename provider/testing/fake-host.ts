@@ -65,7 +65,8 @@ export class FakeHost implements Host {
   /** Both families' named tables and fingerprints, as the read command prints them. */
   private printBoth(tables: readonly string[]): string {
     const print = (f: Family) => renderSave({ ...this.state[f], tables: this.state[f].tables.filter((t) => tables.includes(t.name)) });
-    return FAMILIES.map((f) => `#@pdf ${f}\n${print(f)}#@pdf fingerprint ${fingerprint(this.state[f])}\n`).join("");
+    const tail = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? "#@pdf unavailable\n" : `${print(f)}#@pdf fingerprint ${fingerprint(this.state[f])}\n`);
+    return FAMILIES.map((f) => `#@pdf ${f}\n${tail(f)}`).join("");
   }
 
   private apply(argv: readonly string[], stdin: string): ExecResult {
@@ -113,6 +114,8 @@ export interface FakeIptablesBehaviour {
   readonly rejects?: RegExp;
   /** Rewrites a rule's words as it is stored, as iptables prints some rules otherwise than they were typed. */
   readonly printsAs?: (line: string) => string;
+  /** ip6tables cannot be used (IPv6 disabled, or the tool missing). */
+  readonly ipv6Unavailable?: boolean;
 }
 
 /** Applies `iptables-restore --noflush` input to a ruleset, all or nothing. */

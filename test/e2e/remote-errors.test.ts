@@ -18,7 +18,7 @@
  * sshd and its sessions only.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createServer, type AddressInfo, type Socket } from "node:net";
@@ -48,6 +48,7 @@ let sudoOk: Sshd | undefined;
 let sudoPw: Sshd | undefined;
 let noSudo: Sshd | undefined;
 let noIptables: Sshd | undefined;
+let noIp6tables: Sshd | undefined;
 let scratch: string | undefined;
 /** The worker compiled from the current sources, or why it could not be. */
 let worker: Promise<string>;
@@ -57,13 +58,20 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), "pdf-remote-errors-"));
   worker = compileWorker(scratch);
   worker.catch(() => undefined); // reported by the test that needs it
+  // A PATH with IPv4's iptables tools only, as on a host where ip6tables is missing.
+  const v4Only = path.join(scratch, "v4-only-bin");
+  await mkdir(v4Only);
+  for (const tool of ["iptables-save", "iptables-restore", "iptables-nft-save", "iptables-nft-restore", "iptables-legacy-save", "iptables-legacy-restore"]) {
+    await symlink(`/usr/sbin/${tool}`, path.join(v4Only, tool));
+  }
   const started = await Promise.allSettled([
     startSshd({ sudoers: `${SUDOERS_HEAD}pdftest ALL=(root) NOPASSWD: ALL\n` }),
     startSshd({ sudoers: `${SUDOERS_HEAD}pdftest ALL=(root) ALL\n` }),
     startSshd({ sudoers: SUDOERS_HEAD }),
     startSshd({ path: "/usr/bin:/bin" }),
+    startSshd({ path: `${v4Only}:/usr/bin:/bin` }),
   ]);
-  [sudoOk, sudoPw, noSudo, noIptables] = started.map((s) => (s.status === "fulfilled" ? s.value : undefined));
+  [sudoOk, sudoPw, noSudo, noIptables, noIp6tables] = started.map((s) => (s.status === "fulfilled" ? s.value : undefined));
   const failed = started.find((s) => s.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
   otherKey = await generateKey(scratch, "unauthorized");
@@ -77,7 +85,7 @@ afterEach(async () => {
 afterAll(async () => {
   const steps: (() => Promise<unknown>)[] = [
     () => closeAllSessions(),
-    ...[sudoOk, sudoPw, noSudo, noIptables].map((s) => () => s?.stop() ?? Promise.resolve()),
+    ...[sudoOk, sudoPw, noSudo, noIptables, noIp6tables].map((s) => () => s?.stop() ?? Promise.resolve()),
     () => worker?.catch(() => undefined) ?? Promise.resolve(),
     () => (scratch ? rm(scratch, { recursive: true, force: true }) : Promise.resolve()),
   ];
@@ -289,6 +297,16 @@ describe("permissions", () => {
     expect(err).toBeInstanceOf(HostError);
     expect(err.message).toBe(`${hostName(connection)}: \`iptables-save\` is not installed; install it (Debian: apt-get install iptables) and retry`);
     expect(await saved(noIptables)).toEqual(before);
+  });
+
+  it("ip6tables missing: an IPv4 rule is created and read; a rule for both families says to set family ipv4", async () => {
+    const connection = connectionTo(noIp6tables);
+    const { id, outs } = await checkAndCreate({ ...ruleProps("p/perm/rule/v4", connection), family: "ipv4" });
+    expect((await dockerUserRule.read(id, outs)).props.drift).toEqual([]);
+    const err = await failure(checkAndCreate(ruleProps("p/perm/rule/both", connection)));
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toBe(`${hostName(connection)}: ip6tables cannot be used on this host (the family is disabled or the tool is missing); set \`family: "ipv4"\` to manage ipv4 only`);
+    await dockerUserRule.delete(id, outs);
   });
 });
 
