@@ -238,9 +238,10 @@ function refuseUnavailable(snapshot: Snapshot, changes: readonly ChangeRequest[]
  */
 function verify(after: Rulesets, changes: readonly ChangeRequest[], hostName: string): Map<string, FirewallError> {
   const unverified = new Map<string, FirewallError>();
+  const states = { ipv4: dockerUserState(after.ipv4), ipv6: dockerUserState(after.ipv6) };
   for (const change of changes) {
-    const left = planAll(after, [change]);
-    const rest = FAMILIES.flatMap((f) => left[f].map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
+    const left = (f: Family) => planChain(states[f], [{ owner: change.owner, rules: change.rules[f] }]).operations;
+    const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
   }
   return unverified;
