@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import ipaddr from "ipaddr.js";
 import type { Connection } from "./connection";
 import type { Host } from "./host/host";
 import { LocalHost } from "./host/local-host";
@@ -25,10 +26,21 @@ export function setHostFactory(factory: HostFactory = defaultFactory): void {
   makeHost = factory;
 }
 
-/** A display and identity key for a target: `local`, or `user@host:port` (plus `+sudo`). */
+/** A display key for a target: `local`, or `user@host:port` (plus `+sudo`). */
 export function targetKey(connection: Connection | undefined): string {
   if (!connection) return "local";
   return `${connection.user ?? "root"}@${connection.host.toLowerCase()}:${connection.port ?? 22}${connection.sudo ? "+sudo" : ""}`;
+}
+
+/**
+ * Which firewall a connection reaches: `local`, or `host:port` with the host
+ * written one way (lower case; an IP address in its normal form). The user,
+ * sudo and credentials do not change the firewall, so they are not part of it.
+ */
+export function firewallIdentity(connection: Connection | undefined): string {
+  if (!connection) return "local";
+  const host = ipaddr.isValid(connection.host) ? ipaddr.parse(connection.host).toNormalizedString() : connection.host.toLowerCase();
+  return `${host}:${connection.port ?? 22}`;
 }
 
 /**

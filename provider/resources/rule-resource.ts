@@ -9,7 +9,7 @@ import type { Connection } from "../connection";
 import type { OwnedRule } from "../planner";
 import { planChain } from "../planner";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
-import { sessionFor, targetKey } from "../sessions";
+import { firewallIdentity, sessionFor } from "../sessions";
 import { storedTargetSchema, type resourceBaseShape } from "./resource-base";
 
 /** The fields every resource's validated arguments have. */
@@ -161,9 +161,9 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
   };
 }
 
-/** A target input in comparable form: defaults filled in, host names compared as the same host. */
+/** A target input in comparable form: defaults filled in, one spelling per host, user and credentials aside. */
 function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
-  if (key === "connection") return targetKey(value as Connection | undefined);
+  if (key === "connection") return firewallIdentity(value as Connection | undefined);
   if (key === "iptablesBackend") return String(value ?? "auto");
   return String(value);
 }

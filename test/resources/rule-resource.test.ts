@@ -84,6 +84,13 @@ describe("the rule resource lifecycle (fake host)", () => {
     expect(port.outs).toMatchObject({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] });
   });
 
+  it("a new user, sudo or key on the same host is an update; another spelling of the same address is no change of target", async () => {
+    const olds = { ...args, connection: { host: "2001:db8::5", user: "root" }, ruleText: {}, drift: [] };
+    expect(await dockerUserRule.diff("x", olds, { ...args, connection: { host: "2001:db8::5", user: "admin", sudo: true } })).toMatchObject({ changes: true, replaces: [] });
+    expect(await dockerUserRule.diff("x", olds, { ...args, connection: { host: "2001:0DB8:0:0::5", user: "root" } })).toMatchObject({ replaces: [] });
+    expect(await dockerUserRule.diff("x", olds, { ...args, connection: { host: "2001:db8::6", user: "root" } })).toMatchObject({ replaces: ["connection"] });
+  });
+
   it("during a preview, an unknown connection is a possible change, not a crash or a replacement", async () => {
     const olds = { ...args, connection: { host: "203.0.113.5" }, ruleText: {}, drift: [] };
     expect(await dockerUserRule.diff("x", olds, { ...args, connection: UNKNOWN })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
