@@ -22,11 +22,17 @@ const sb = () => sandbox!;
 beforeAll(async () => {
   sandbox = await DockerSandbox.start({ clients: 1, ipv6: false });
   await sb().daemon.runHttpd("web", "8080:80");
-  // The client runs a web server of its own on 8080, for a container to reach.
+  // The client runs a web server of its own on 8080, for a container to reach. It goes to the
+  // background and is killed with the client's namespace.
   page = await mkdtemp(join(tmpdir(), "pdf-scope-"));
   await writeFile(join(page, "index.html"), "client's own server\n");
-  void sb().clients[0].ns.exec(["busybox", "httpd", "-f", "-p", "8080", "-h", page]);
-});
+  const client = sb().clients[0].ns;
+  await client.run(["busybox", "httpd", "-p", "8080", "-h", page]);
+  for (let tries = 0; (await client.exec(["timeout", "2", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])).code !== 0; tries++) {
+    if (tries === 50) throw new Error("the client's httpd did not start");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}, 60_000);
 
 afterAll(async () => {
   await sandbox?.stop();

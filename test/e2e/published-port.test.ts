@@ -30,6 +30,7 @@ import type { HttpdContainer } from "../support/docker-daemon";
 import { DockerSandbox, httpUrl } from "../support/docker-sandbox";
 import { ProviderError, ProviderHost, urn, type PropertyMap } from "../support/provider-host";
 import { serializeProgram, type RegisteredResource } from "../support/pulumi-program";
+import { pathWithoutLocalFirewall } from "../support/no-local-firewall";
 import { startSandboxSshd, type SandboxSshd } from "../support/sandbox-sshd";
 import { generateKey } from "../support/sshd";
 
@@ -42,22 +43,25 @@ const STACK = "e2e";
 const OWNER = `${PROJECT}/${STACK}/port/web`;
 const HOST_PORT = 8080;
 /** Seconds a fetch that should be dropped is given before it counts as blocked. */
-const DENIED_WAIT_S = 2;
+const DENIED_WAIT_S = 4;
 
 let sandbox: DockerSandbox | undefined;
 let sshd: SandboxSshd | undefined;
 let host: ProviderHost | undefined;
 let scratch: string | undefined;
+/** The provider hosts run in the root namespace: their PATH holds no usable iptables, so only SSH reaches a firewall. */
+let safePath: string | undefined;
 const extraHosts: ProviderHost[] = [];
 /** Per provider call, the commands started on the server, for the summary. */
 const measured: { call: string; execs: number; kinds: string[] }[] = [];
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), "pdf-e2e-port-"));
+  safePath = await pathWithoutLocalFirewall(scratch);
   sandbox = await DockerSandbox.start({ clients: 2, ipv6: true });
   sshd = await startSandboxSshd(sandbox.target);
   container = await sandbox.daemon.runHttpd("web", `${HOST_PORT}:80`);
-  host = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)) });
+  host = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)), env: { PATH: safePath! } });
   await host.configure();
 }, 90_000);
 
@@ -436,7 +440,7 @@ describe("the private key stays out of errors and logs", () => {
   });
 
   test("a read with a wrong hostKey fails with a host key mismatch that does not show the key", async () => {
-    const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)) });
+    const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)), env: { PATH: safePath! } });
     extraHosts.push(fresh);
     await fresh.configure();
     const other = await generateKey(scratch ?? tmpdir(), "other-host");
@@ -455,7 +459,7 @@ describe("the private key stays out of errors and logs", () => {
   });
 
   test("a read with a private key the server does not accept fails with an auth error that shows neither key", async () => {
-    const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)) });
+    const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)), env: { PATH: safePath! } });
     extraHosts.push(fresh);
     await fresh.configure();
     const wrong = await generateKey(scratch ?? tmpdir(), "wrong-client");

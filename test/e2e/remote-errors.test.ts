@@ -57,7 +57,7 @@ let otherKey: KeyPair;
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), "pdf-remote-errors-"));
   worker = compileWorker(scratch);
-  worker.catch(() => undefined); // reported by the test that needs it
+  worker.catch(() => undefined); // reported by the test that needs it, which awaits it
   // A PATH with IPv4's iptables tools only, as on a host where ip6tables is missing.
   const v4Only = path.join(scratch, "v4-only-bin");
   await mkdir(v4Only);
@@ -75,7 +75,7 @@ beforeAll(async () => {
   const failed = started.find((s) => s.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
   otherKey = await generateKey(scratch, "unauthorized");
-}, 30_000);
+}, 120_000);
 
 afterEach(async () => {
   setHostFactory();
@@ -93,7 +93,7 @@ afterAll(async () => {
   const errors: unknown[] = [];
   for (const step of steps) await step().catch((error: unknown) => errors.push(error));
   if (errors.length > 0) throw new AggregateError(errors, "cleanup failed");
-}, 30_000);
+}, 120_000);
 
 // ---------------------------------------------------------------- helpers
 
@@ -142,7 +142,12 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 /** Both families' rulesets inside sshd's namespace, without the `#` lines (timestamps). */
 async function saved(sshd: Sshd | undefined): Promise<Record<Family, string>> {
   if (!sshd) throw new Error("sshd did not start");
-  const strip = (text: string) => text.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+  const strip = (text: string) =>
+    text
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .map((l) => l.replace(/ \[\d+:\d+\]$/, ""))
+      .join("\n");
   return { ipv4: strip(await sshd.ns.run(["iptables-save"])), ipv6: strip(await sshd.ns.run(["ip6tables-save"])) };
 }
 
@@ -199,6 +204,7 @@ function runWorker(script: string, input: WorkerInput): Promise<WorkerOutput> {
       if (code === 0) resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as WorkerOutput);
       else reject(new Error(`worker ${input.stack} exited with ${code}: ${Buffer.concat(err).toString("utf8")}`));
     });
+    child.stdin.on("error", () => undefined); // a worker that died is reported by its exit code
     child.stdin.end(JSON.stringify(input));
   });
 }
@@ -456,7 +462,7 @@ describe("the host-side lock", () => {
     expect(b.owners).toHaveLength(COUNT);
     console.log(`two processes, ${COUNT} owners each: ${a.execCount} and ${b.execCount} remote commands`);
     await expectAllOnceInOrder(sudoOk, ["stackA", "stackB", "procA", "procB"], COUNT);
-  }, 30_000);
+  }, 120_000);
 
   it("an apply waits while another process holds the host lock, then succeeds", async () => {
     const HOLD_MS = 1500;

@@ -25,5 +25,5 @@ describe.each(["nft", "legacy"] as const)("a generated 50,000-rule ruleset, %s b
     } finally {
       await ns.delete();
     }
-  });
+  }, 300_000);
 });

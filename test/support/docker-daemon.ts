@@ -283,14 +283,14 @@ export class DockerDaemon {
       child.kill("SIGTERM");
       if (!(await this.waitForExit(10_000))) {
         child.kill("SIGKILL");
-        await this.waitForExit(5_000);
+        await this.waitForExit(15_000);
       }
       signal(snapshot, "SIGKILL");
-      await waitUntilGone(snapshot, 5_000);
+      await waitUntilGone(snapshot, 15_000);
     }
     const leftovers = relatedProcesses(this.dir, undefined);
     signal(leftovers, "SIGKILL");
-    await waitUntilGone(leftovers, 5_000);
+    await waitUntilGone(leftovers, 15_000);
     await unmountUnder(this.dir);
     await removeCgroupsPatiently(this.cgroupParent);
     await rm(this.dir, { recursive: true, force: true });
@@ -443,7 +443,7 @@ async function removeCgroupsPatiently(parent: string): Promise<void> {
       removeCgroups(parent);
       return;
     } catch (error) {
-      if (attempt === 20) throw error;
+      if (attempt === 150) throw error;
       await sleep(100);
     }
   }

@@ -89,6 +89,10 @@ export class DockerSandbox {
       // docker0 would otherwise spend ~2 s in IPv6 duplicate address detection
       // before the first container answers over IPv6.
       await target.run(["sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0"]);
+      // A new namespace copies the root namespace's forwarding setting; dockerd sets FORWARD's policy to
+      // DROP (as on a real host) only when it finds forwarding off.
+      await target.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
+      await target.run(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"]);
       const daemon = await DockerDaemon.start(target, { ipv6: options.ipv6 ?? true });
       undo.push(() => daemon.stop());
       const clients: SandboxClient[] = [];

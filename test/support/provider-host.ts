@@ -232,6 +232,7 @@ export class ProviderHost {
     };
     // A process group of its own, so that close() and the exit handler reach everything under it.
     const bridge = spawn(command, args, { cwd: options.cwd, env, detached: true, stdio: "pipe" });
+    bridge.stdin.on("error", () => undefined); // a bridge that died is reported by the call that needed it
     const host = new ProviderHost(bridge, options);
     try {
       host.hostPidValue = await host.listen(options.startTimeoutMs ?? 30_000);

@@ -44,7 +44,12 @@ export async function teardown(): Promise<void> {
   const after = rootFirewall();
   const changed = SAVES.filter((s) => before.firewall[s] !== after[s]);
   const left = namespaces().filter((n) => !before.namespaces.includes(n));
-  for (const name of left) execFileSync("ip", ["netns", "del", name]);
+  // Processes a test left there (dockerd, sshd) go first, or the namespace would live on unnamed.
+  for (const name of left) {
+    const pids = execFileSync("ip", ["netns", "pids", name], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+    if (pids.length > 0) execFileSync("kill", ["-9", ...pids]);
+    execFileSync("ip", ["netns", "del", name]);
+  }
   const problems = [
     ...(changed.length > 0 ? [`the tests changed this machine's own firewall (${changed.join(", ")}); every test must work in namespaces of its own`] : []),
     ...(left.length > 0 ? [`the tests left network namespaces behind (${left.join(", ")}; now deleted); a test's teardown must remove what it made`] : []),

@@ -211,9 +211,9 @@ function sshdConfig(dir: string, v4: string, v6: string, port: number, path: str
   ].join("\n");
 }
 
-/** Resolves once address:port accepts a TCP connection; throws with sshd's log if sshd exits or 5 s pass. */
+/** Resolves once address:port accepts a TCP connection; throws with sshd's log if sshd exits or 20 s pass. */
 export async function waitForPort(address: string, port: number, child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && child.exitCode === null) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ host: address, port }, () => {
