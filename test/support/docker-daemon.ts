@@ -204,9 +204,13 @@ export class DockerDaemon {
   }
 
   private async launch(options: DockerDaemonOptions): Promise<void> {
+    // Its own (empty) config and containerd: nothing of this machine's Docker set-up may leak in.
+    const config = path.join(this.dir, "daemon.json");
+    fs.writeFileSync(config, "{}\n");
     const argv = [
       `--net=/var/run/netns/${this.netns.name}`,
       "dockerd",
+      "--config-file", config,
       "--data-root", path.join(this.dir, "data"),
       "--exec-root", path.join(this.dir, "exec"),
       "--pidfile", path.join(this.dir, "pid"),
