@@ -439,41 +439,35 @@ describe("the private key stays out of errors and logs", () => {
     expectNoKey(JSON.stringify(failures));
   });
 
-  test("a read with a wrong hostKey fails with a host key mismatch that does not show the key", async () => {
+  /** Reads the resource through a fresh provider host with one connection setting changed; resolves the error and that host. */
+  async function readWith(change: PropertyMap): Promise<{ error: ProviderError; fresh: ProviderHost }> {
     const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)), env: { PATH: safePath! } });
     extraHosts.push(fresh);
     await fresh.configure();
-    const other = await generateKey(scratch ?? tmpdir(), "other-host");
-    const connection = { ...(registered.inputs.connection as PropertyMap), hostKey: other.publicKey };
-    const props = { ...registered.inputs, connection };
-
+    const props = { ...registered.inputs, connection: { ...(registered.inputs.connection as PropertyMap), ...change } };
     const error = await fresh.read(webUrn(), OWNER, props, props).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ProviderError);
-    expect((error as ProviderError).details).toMatch(/host key mismatch/);
-    expectNoKey((error as ProviderError).details);
-    expectNoKey((error as Error).message);
+    return { error: error as ProviderError, fresh };
+  }
+
+  test("a read with a wrong hostKey fails with a host key mismatch that does not show the key", async () => {
+    const other = await generateKey(scratch ?? tmpdir(), "other-host");
+    const { error, fresh } = await readWith({ hostKey: other.publicKey });
+    expect(error.details).toMatch(/host key mismatch/);
+    expectNoKey(error.details);
+    expectNoKey(error.message);
     expectNoKey(stderrOf(fresh));
   });
 
   test("a read with a private key the server does not accept fails with an auth error that shows neither key", async () => {
-    const fresh = await ProviderHost.start({ cwd: REPO, project: PROJECT, stack: STACK, config: stackConfig(allowClient(0)), env: { PATH: safePath! } });
-    extraHosts.push(fresh);
-    await fresh.configure();
     const wrong = await generateKey(scratch ?? tmpdir(), "wrong-client");
-    const connection = { ...(registered.inputs.connection as PropertyMap), privateKey: wrong.privateKey };
-    const props = { ...registered.inputs, connection };
-
-    const error = await fresh.read(webUrn(), OWNER, props, props).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ProviderError);
-    expect((error as ProviderError).details).toMatch(/authentication failed/);
-    expectNoKey((error as ProviderError).details, wrong.privateKey);
-    expectNoKey((error as ProviderError).details);
+    const { error, fresh } = await readWith({ privateKey: wrong.privateKey });
+    expect(error.details).toMatch(/authentication failed/);
+    expectNoKey(error.details, wrong.privateKey);
+    expectNoKey(error.details);
     expectNoKey(stderrOf(fresh), wrong.privateKey);
   });
 
