@@ -11,6 +11,15 @@ import { LocalHost } from "../../provider/host/local-host";
 
 const local = new LocalHost();
 const alive = new Set<string>();
+
+/**
+ * The prefix of every namespace this test run makes: `pdf<run id>-`, set by
+ * the jest global setup (or by the caller, to keep parallel runs apart), so
+ * that the run's guard cleans up its own namespaces and never another's.
+ */
+export function netnsPrefix(): string {
+  return `${process.env.PDF_TEST_RUN ?? `pdf${process.pid}`}-`;
+}
 let counter = 0;
 
 process.on("exit", () => {
@@ -40,9 +49,9 @@ export function uniqueToken(): string {
 export class Netns implements Host {
   private constructor(readonly name: string) {}
 
-  /** Creates a namespace named `pdf-<label>-<token>`. */
+  /** Creates a namespace named `<run prefix><label>-<token>` (see {@link netnsPrefix}). */
   static async create(label: string): Promise<Netns> {
-    const name = `pdf-${label}-${uniqueToken()}`;
+    const name = `${netnsPrefix()}${label}-${uniqueToken()}`;
     await run(["ip", "netns", "add", name]);
     alive.add(name);
     const ns = new Netns(name);

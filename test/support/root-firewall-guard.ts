@@ -2,13 +2,17 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 
 /**
  * Jest's global setup and teardown: every test works in network namespaces
  * of its own and removes them, and this proves it. It records this
  * machine's own firewall (root namespace, both families, nf_tables and
- * legacy) and its namespaces before the run, and fails the run if the
- * firewall is any different afterwards or a namespace was left behind.
+ * legacy) before the run, and fails the run if the firewall is any
+ * different afterwards or a namespace of this run was left behind. Every
+ * namespace of the run is named with the run's own prefix (`PDF_TEST_RUN`,
+ * see `netns.ts`); the teardown cleans up only namespaces with that prefix,
+ * never another run's or anybody else's.
  */
 
 const SAVES = ["iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save"];
@@ -32,18 +36,19 @@ function namespaces(): string[] {
     .filter(Boolean);
 }
 
-/** Records the root namespace's firewall and the namespaces that exist (jest `globalSetup`). */
+/** Records the root namespace's firewall and names this run's namespaces (jest `globalSetup`; workers inherit the environment). */
 export async function setup(): Promise<void> {
-  writeFileSync(RECORD, JSON.stringify({ firewall: rootFirewall(), namespaces: namespaces() }));
+  process.env.PDF_TEST_RUN ??= `pdf${randomBytes(3).toString("hex")}`;
+  writeFileSync(RECORD, JSON.stringify({ firewall: rootFirewall(), prefix: `${process.env.PDF_TEST_RUN}-` }));
 }
 
 /** Fails the run if the root namespace's firewall changed or a namespace was left behind (jest `globalTeardown`). */
 export async function teardown(): Promise<void> {
-  const before = JSON.parse(readFileSync(RECORD, "utf8")) as { firewall: Record<string, string>; namespaces: string[] };
+  const before = JSON.parse(readFileSync(RECORD, "utf8")) as { firewall: Record<string, string>; prefix: string };
   rmSync(RECORD, { force: true });
   const after = rootFirewall();
   const changed = SAVES.filter((s) => before.firewall[s] !== after[s]);
-  const left = namespaces().filter((n) => !before.namespaces.includes(n));
+  const left = namespaces().filter((n) => n.startsWith(before.prefix));
   // Processes a test left there (dockerd, sshd) go first, or the namespace would live on unnamed.
   for (const name of left) {
     const pids = execFileSync("ip", ["netns", "pids", name], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
