@@ -1,6 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { dockerUserState } from "../provider/docker-user-chain";
+import { chainState } from "../provider/chains";
 import { parseSave, renderSave, type Ruleset } from "../provider/iptables/ruleset";
 import { planChain, type OwnerChange } from "../provider/planner";
 import { generateRuleset } from "../provider/testing/generate-ruleset";
@@ -40,8 +40,8 @@ export function parseAndPlan(): Row[] {
   const renderMs = medianMs(RUNS, () => (rendered = renderSave(ruleset)));
   if (rendered !== text) throw new Error("sanity: renderSave(parseSave(text)) differs from the text");
 
-  const state = dockerUserState(ruleset);
-  const stateMs = medianMs(RUNS, () => dockerUserState(ruleset));
+  const state = chainState(ruleset, "DOCKER-USER");
+  const stateMs = medianMs(RUNS, () => chainState(ruleset, "DOCKER-USER"));
   const one: OwnerChange[] = ownedRules(1).map(({ owner, rule }) => ({ owner, rules: [rule] }));
   const many: OwnerChange[] = ownedRules(500).map(({ owner, rule }) => ({ owner, rules: [rule] }));
   const oneMs = medianMs(RUNS, () => planChain(state, one));
@@ -58,7 +58,7 @@ export function parseAndPlan(): Row[] {
     { benchmark: `parse ${formatCount(RULE_COUNT)}-rule iptables-save (median)`, value: formatMs(parseMs), note: `${mb(text.length)} of text, ${formatCount(lines)} -A lines` },
     { benchmark: `heap held by the parsed ruleset`, value: mb(heapAfter - heapBefore), note: `heap used after parsing: ${mb(heapAfter)}` },
     { benchmark: `render it back (renderSave, median)`, value: formatMs(renderMs), note: "byte-identical" },
-    { benchmark: `read DOCKER-USER (dockerUserState, median)`, value: formatMs(stateMs) },
+    { benchmark: `read DOCKER-USER (chainState, median)`, value: formatMs(stateMs) },
     { benchmark: `plan 1 new rule (planChain, median)`, value: formatMs(oneMs) },
     { benchmark: `plan 500 new rules, 500 owners (median)`, value: formatMs(manyMs) },
     { benchmark: `plan 500 rules already in place (verify)`, value: formatMs(verifyMs) },

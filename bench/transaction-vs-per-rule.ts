@@ -1,4 +1,4 @@
-import { DOCKER_USER } from "../provider/docker-user-chain";
+import { DOCKER_USER } from "../provider/docker/layout";
 import { HostSession } from "../provider/host-session";
 import { tokenize } from "../provider/iptables/tokens";
 import { Netns } from "../test/support/netns";

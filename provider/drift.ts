@@ -19,13 +19,17 @@ export function describePlan(family: Family, operations: readonly Operation[]): 
 export function describeDrift(family: Family, op: Operation): string {
   switch (op.kind) {
     case "create-chain":
-      return `${family}: the DOCKER-USER chain does not exist`;
+      return `${family}: the ${op.chain} chain does not exist`;
     case "insert-jump":
       return `${family}: FORWARD does not jump to DOCKER-USER, so its rules have no effect`;
+    case "raise-jump":
+      return `${family}: FORWARD jumps to DOCKER-USER after Docker's rules: every rule in it is bypassed`;
+    case "delete-table":
+      return `${family}: the filter table holds nothing of anybody's`;
     case "delete-jump":
       return `${family}: our FORWARD jump to DOCKER-USER is no longer needed (Docker jumps there itself, or none of our rules is left)`;
     case "delete-chain":
-      return `${family}: the DOCKER-USER chain we created is empty and unused`;
+      return `${family}: the ${op.chain} chain we created is empty and unused`;
     case "insert":
       return `${family}: missing: ${op.text}`;
     case "delete":

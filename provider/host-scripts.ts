@@ -1,4 +1,3 @@
-import { DOCKER_USER } from "./docker-user-chain";
 import { FAMILIES, type Family } from "./family";
 import { backendSuffix, type Backend } from "./iptables/backend";
 
@@ -7,17 +6,21 @@ import { backendSuffix, type Backend } from "./iptables/backend";
  * tables, one applies a transaction. Each is a fixed `sh` script; inputs
  * travel only as positional arguments (enums, hashes, a constant path) and
  * standard input, never spliced into script text. Output and input come in
- * sections introduced by `#@pdf ipv4` / `#@pdf ipv6` lines.
+ * sections introduced by `#@pdf <name>` lines.
  *
- * The host, not the engine, fingerprints DOCKER-USER (its declaration, its
- * rules and FORWARD's jumps to it, counters aside): the read prints the
- * fingerprint, and the apply refuses to run when it no longer matches, so
- * nothing has to re-create iptables' exact output byte for byte.
+ * A read saves every table of each family with one `iptables-save` (never
+ * `-t TABLE`, which would create a missing table) and prints it with the
+ * host's fingerprint of the same text: the filter table's declarations and
+ * rules of the chains we plan against (DOCKER-USER, INPUT, FORWARD),
+ * counters aside, and which tables exist. The apply refuses to run when the
+ * fingerprint no longer matches, so nothing has to re-create iptables' exact
+ * output byte for byte. The read also prints the listening sockets
+ * (`ss -Hltunp`), which show what docker-proxy serves.
  */
 
 /** Exit codes of the apply script, so the session can tell failures apart. */
 export const APPLY_EXIT = {
-  /** The chain changed since it was read (another process or Docker); read again and retry. */
+  /** The chains changed since they were read (another process or Docker); read again and retry. */
   conflict: 75,
   /** `iptables-restore --test` rejected the ipv4 or ipv6 input; nothing was changed. */
   rejected: { ipv4: 65, ipv6: 66 } as Record<Family, number>,
@@ -33,79 +36,83 @@ export const APPLY_EXIT = {
   setupFailed: 70,
 } as const;
 
-/** Where the host-side lock lives; `flock` on it serializes processes that write DOCKER-USER. */
+/** Where the host-side lock lives; `flock` on it serializes processes that write the firewall. */
 export const HOST_LOCK_PATH = "/run/pulumi-docker-firewall.lock";
 
 /** Seconds to wait for another process's transaction, and for the xtables lock. */
 const LOCK_WAIT_SECONDS = 60;
 const XTABLES_WAIT_SECONDS = 30;
 
-const SECTION = /^#@pdf (ipv4|ipv6)$/;
+const SECTION = /^#@pdf (ipv4|ipv6|listeners)$/;
 const FINGERPRINT = /^#@pdf fingerprint ([0-9a-f]{64})$/;
 const UNAVAILABLE = "#@pdf unavailable";
 
 // `s` is the backend suffix ("", "-nft", "-legacy"); `f` is the family, 4 or 6,
-// and "ip${f#4}tables" is iptables for 4 and ip6tables for 6.
+// and "ip${f#4}tables" is iptables for 4 and ip6tables for 6. `fp` hashes a
+// saved text given on stdin.
 const FINGERPRINT_FUNCTION = `fp() {
-  saved=$("ip\${1#4}tables$s-save" -t filter) || exit ${APPLY_EXIT.readFailed}
-  printf '%s\\n' "$saved" | grep -E '^(:${DOCKER_USER} |-A ${DOCKER_USER} |-A FORWARD (.* )?-j ${DOCKER_USER}$)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
+  awk '/^\\*/ { t = $0 } /^\\*/ || (t == "*filter" && /^(:(DOCKER-USER|INPUT|FORWARD) |-A (DOCKER-USER|INPUT|FORWARD) )/)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
 }`;
 
 /**
- * Prints the named tables ("$@") of both families, each followed by its
- * fingerprint. A host without a usable ip6tables (IPv6 disabled, the tool
- * missing) says so instead of failing: IPv4-only work goes on there.
+ * Prints every table of both families, each followed by its fingerprint,
+ * then the listening sockets. A host without a usable ip6tables (IPv6
+ * disabled, the tool missing) says so instead of failing: IPv4-only work
+ * goes on there.
  */
 const PRINT_TABLES = `for f in 4 6; do
   printf '#@pdf ipv%s\\n' "$f"
-  if [ "$f" = 6 ] && ! "ip6tables$s-save" -t filter > /dev/null 2>&1; then printf '#@pdf unavailable\\n'; continue; fi
-  for t in "$@"; do "ip\${f#4}tables$s-save" -t "$t" || exit ${APPLY_EXIT.readFailed}; done
-  h=$(fp "$f") || exit ${APPLY_EXIT.readFailed}
-  printf '#@pdf fingerprint %s\\n' "$h"
-done`;
+  if [ "$f" = 6 ]; then
+    saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
+  else
+    saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
+  fi
+  [ -z "$saved" ] || printf '%s\\n' "$saved"
+  printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
+done
+printf '#@pdf listeners\\n'
+ss -Hltunp 2> /dev/null || true`;
 
 const READ_SCRIPT = `s=$1
-shift
 ${FINGERPRINT_FUNCTION}
 ${PRINT_TABLES}`;
 
-// `d` holds this transaction's files: the restore inputs ipv4/ipv6 (split
-// from stdin) and the ipv4 filter table saved for a rollback.
+// \`d\` holds this transaction's files: the restore inputs ipv4/ipv6 and the
+// tables to drop, drop4/drop6 (split from stdin), and the ipv4 filter table
+// saved for a rollback. A filter table is dropped (nf_tables only, with \`nft\`)
+// only if it still holds no rule, no chain of its own and no DROP policy.
 const APPLY_SCRIPT = `set -u
 lock=$1 s=$2 fp4=$3 fp6=$4
-shift 4
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
 flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }
 d=$(mktemp -d) || exit ${APPLY_EXIT.setupFailed}
 trap 'rm -rf "$d"' EXIT
-awk -v d="$d" '/^#@pdf ipv[46]$/ { f = d "/" $2; next } f { print > f }' || exit ${APPLY_EXIT.setupFailed}
+awk -v d="$d" '/^#@pdf [a-z0-9]+$/ { f = d "/" $2; printf "" > f; next } f { print > f }' || exit ${APPLY_EXIT.setupFailed}
 ${FINGERPRINT_FUNCTION}
 for f in 4 6; do
-  [ -e "$d/ipv$f" ] || continue
+  [ -e "$d/ipv$f" ] || [ -e "$d/drop$f" ] || continue
   want=$fp4
   [ "$f" = 4 ] || want=$fp6
-  h=$(fp "$f") || exit ${APPLY_EXIT.readFailed}
-  [ "$h" = "$want" ] || exit ${APPLY_EXIT.conflict}
+  saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
+  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || exit ${APPLY_EXIT.conflict}
 done
-[ ! -e "$d/ipv4" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
-[ ! -e "$d/ipv6" ] || "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv6" || exit ${APPLY_EXIT.rejected.ipv6}
-if [ -e "$d/ipv4" ]; then
+[ ! -s "$d/ipv4" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
+[ ! -s "$d/ipv6" ] || "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv6" || exit ${APPLY_EXIT.rejected.ipv6}
+if [ -s "$d/ipv4" ]; then
   "iptables$s-save" -c -t filter > "$d/undo" || exit ${APPLY_EXIT.readFailed}
   "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv4" || exit ${APPLY_EXIT.failed.ipv4}
 fi
-if [ -e "$d/ipv6" ] && ! "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv6"; then
+if [ -s "$d/ipv6" ] && ! "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv6"; then
   [ ! -e "$d/undo" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} -c -T filter "$d/undo" || exit ${APPLY_EXIT.rollbackFailed}
   exit ${APPLY_EXIT.failed.ipv6}
 fi
+for f in 4 6; do
+  [ -e "$d/drop$f" ] && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
+  "ip\${f#4}tables$s-save" -t filter | grep -Eq '^(-A |:[^ ]+ (-|DROP) )' && continue
+  nft delete table "ip\${f#4}" filter 2> /dev/null
+done
 ${PRINT_TABLES}`;
-
-/**
- * A table the engine reads: `filter` holds DOCKER-USER; `nat` holds Docker's
- * published ports. Reading only what is needed keeps a read small on hosts
- * with huge tables (Kubernetes' nat).
- */
-export type TableName = "filter" | "nat";
 
 /** A command's argv and the short name it goes by in messages. */
 export interface HostCommand {
@@ -114,50 +121,63 @@ export interface HostCommand {
   readonly label: string;
 }
 
-/** The command that prints the given tables of both families, with their fingerprints. */
-export function readCommand(backend: Backend, tables: readonly TableName[]): HostCommand {
-  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend), ...tables], label: `iptables${backendSuffix(backend)}-save (reading ${tables.join(", ")})` };
+/** The command that prints every table of both families, with their fingerprints, and the listening sockets. */
+export function readCommand(backend: Backend): HostCommand {
+  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend)], label: `iptables${backendSuffix(backend)}-save (reading the firewall)` };
 }
 
 /**
  * The command that applies restore inputs under the host lock, after checking
- * that each changed family's DOCKER-USER still has the fingerprint it had
- * when read, testing every input first, and rolling ipv4 back if ipv6 fails.
- * It prints the given tables of both families afterwards, so verifying costs
- * no extra round trip.
+ * that each changed family still has the fingerprint it had when read,
+ * testing every input first, and rolling ipv4 back if ipv6 fails; then
+ * drops the filter tables it was asked to (where they are empty). It prints
+ * what the read command prints afterwards, so verifying costs no extra
+ * round trip.
  */
-export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, tables: readonly TableName[], lockPath = HOST_LOCK_PATH): HostCommand {
+export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, lockPath = HOST_LOCK_PATH): HostCommand {
   return {
-    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ...tables],
+    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6],
     label: `iptables${backendSuffix(backend)}-restore (applying a transaction)`,
   };
 }
 
-/** The standard input of the apply command: each family's restore input in its section. */
-export function applyInput(inputs: Record<Family, string>): string {
-  return FAMILIES.filter((f) => inputs[f] !== "")
-    .map((f) => `#@pdf ${f}\n${inputs[f]}`)
-    .join("");
+/** What the apply command does in one family. */
+export interface FamilyWork {
+  /** `iptables-restore --noflush` input; `""` for none. */
+  readonly restore: string;
+  /** Whether to drop the family's filter table afterwards, if it is empty. */
+  readonly dropFilter: boolean;
+}
+
+/** The standard input of the apply command: each family's restore input and table drop in their sections. */
+export function applyInput(work: Record<Family, FamilyWork>): string {
+  return FAMILIES.map((f) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + (work[f].dropFilter ? `#@pdf drop${f.slice(3)}\n` : "")).join("");
 }
 
 /** One family's part of the read (or apply) command's output. */
 export interface FamilyOutput {
-  /** What iptables-save printed for the tables read. */
+  /** What iptables-save printed (every table). */
   readonly save: string;
-  /** The host's fingerprint of DOCKER-USER; `undefined` when the family's iptables cannot be used on the host. */
+  /** The host's fingerprint of it; `undefined` when the family's iptables cannot be used on the host. */
   readonly fingerprint?: string;
 }
 
-/** Splits the read (or apply) command's output into each family's save text and fingerprint. */
-export function splitSections(output: string): Record<Family, FamilyOutput> | undefined {
-  const lines: Partial<Record<Family, string[]>> = {};
+/** The read (or apply) command's output, by section. */
+export interface ReadOutput extends Record<Family, FamilyOutput> {
+  /** What `ss -Hltunp` printed; `""` where it is not installed. */
+  readonly listeners: string;
+}
+
+/** Splits the read (or apply) command's output into each family's save text and fingerprint, and the listeners. */
+export function splitSections(output: string): ReadOutput | undefined {
+  const lines: Partial<Record<Family | "listeners", string[]>> = {};
   const fingerprints: Partial<Record<Family, string>> = {};
-  let current: Family | undefined;
+  let current: Family | "listeners" | undefined;
   for (const line of output.split("\n")) {
     const section = SECTION.exec(line);
     const hash = FINGERPRINT.exec(line);
-    if (section) lines[(current = section[1] as Family)] = [];
-    else if ((hash || line === UNAVAILABLE) && current) {
+    if (section) lines[(current = section[1] as Family | "listeners")] = [];
+    else if ((hash || line === UNAVAILABLE) && current && current !== "listeners") {
       if (hash) fingerprints[current] = hash[1];
       current = undefined;
     } else if (current) lines[current]!.push(line);
@@ -165,5 +185,5 @@ export function splitSections(output: string): Record<Family, FamilyOutput> | un
   // IPv4 must be readable; IPv6 may be unavailable on the host.
   if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4) return undefined;
   const part = (f: Family): FamilyOutput => ({ save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
-  return { ipv4: part("ipv4"), ipv6: part("ipv6") };
+  return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: (lines.listeners ?? []).join("\n") };
 }

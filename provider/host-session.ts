@@ -1,31 +1,47 @@
+import { chainOf, chainState, GUARDED_CHAINS, OUR_JUMP } from "./chains";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
-import { dockerUserState } from "./docker-user-chain";
+import { parseListeners, type Listener } from "./docker/listeners";
+import { dockerLayout } from "./docker/layout";
 import { FirewallError, HostError, RestoreError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { APPLY_EXIT, applyCommand, applyInput, readCommand, splitSections, type HostCommand, type TableName } from "./host-scripts";
+import { APPLY_EXIT, applyCommand, applyInput, readCommand, splitSections, type HostCommand } from "./host-scripts";
 import type { ExecResult, Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
-import { parseSave, type Ruleset } from "./iptables/ruleset";
+import { chainRules, findTable, parseSave, ruleLine, type Ruleset } from "./iptables/ruleset";
 import { planChain, type Operation, type OwnedRule } from "./planner";
 
-/** Both families' rulesets (the tables that were asked for). */
+/** Both families' rulesets (every table). */
 export type Rulesets = Readonly<Record<Family, Ruleset>>;
 
-/** Both families' rulesets as read at one moment, with the host's fingerprints of DOCKER-USER. */
+/** The host's firewall as read at one moment: both families' rulesets, the host's fingerprints, and its listening sockets. */
 export interface Snapshot extends Rulesets {
-  /** Per family, the host's fingerprint of DOCKER-USER, which an apply must still find; `""` for an unavailable family. */
+  /** Per family, the host's fingerprint of the chains we plan against, which an apply must still find; `""` for an unavailable family. */
   readonly fingerprints: Readonly<Record<Family, string>>;
   /** The families whose iptables cannot be used on the host (IPv6 disabled, ip6tables missing); read as empty. */
   readonly unavailable: readonly Family[];
+  /** The host's listening sockets (empty where `ss` is not installed). */
+  readonly listeners: readonly Listener[];
 }
+
+/** One family's rules, per family. */
+export type FamilyRules = Readonly<Record<Family, readonly OwnedRule[]>>;
 
 /** One resource's desired rules per family; empty lists remove its rules. */
 export interface ChangeRequest {
   /** The owner key of the resource (`<project>/<stack>/<kind>/<name>`). */
   readonly owner: string;
-  /** Every rule the owner wants, per family, in its own order. */
-  readonly rules: Readonly<Record<Family, readonly OwnedRule[]>>;
+  /**
+   * Every rule the owner wants, per family, in its own order; or a function
+   * that gives them for the host as read (when some rules follow what Docker
+   * publishes there).
+   */
+  readonly rules: FamilyRules | ((snapshot: Snapshot) => FamilyRules);
+}
+
+/** A change's rules for one snapshot of the host. */
+export function rulesFor(change: ChangeRequest, snapshot: Snapshot): FamilyRules {
+  return typeof change.rules === "function" ? change.rules(snapshot) : change.rules;
 }
 
 /** What applying a change did. */
@@ -38,7 +54,6 @@ export interface ChangeResult {
 
 interface Pending {
   readonly change?: ChangeRequest;
-  readonly tables: readonly TableName[];
   readonly resolve: (value: ChangeResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -51,9 +66,6 @@ interface Pending {
  * the price of 50 ms on a lone change.
  */
 const BATCH_WINDOW_MS = 50;
-
-/** Every table a request may ask for, in the order they are read. */
-const ALL_TABLES: readonly TableName[] = ["filter", "nat"];
 
 /** The apply command may wait for another process's lock first. */
 const APPLY_TIMEOUT_MS = 120_000;
@@ -83,25 +95,19 @@ export class HostSession {
     readonly backend: Backend,
   ) {}
 
-  /**
-   * Reads both families' rulesets (one command on the host, shared with queued requests).
-   * @param tables the tables to read; `filter` always comes along
-   */
-  async read(tables: readonly TableName[] = ["filter"]): Promise<Snapshot> {
-    return (await this.enqueue(undefined, tables)).snapshot;
+  /** Reads the host's firewall (one command on the host, shared with queued requests). */
+  async read(): Promise<Snapshot> {
+    return (await this.enqueue(undefined)).snapshot;
   }
 
-  /**
-   * Makes the host hold exactly `change.rules` for its owner; resolves once verified.
-   * @param tables the tables the result's snapshot must hold; `filter` always comes along
-   */
-  apply(change: ChangeRequest, tables: readonly TableName[] = ["filter"]): Promise<ChangeResult> {
-    return this.enqueue(change, tables);
+  /** Makes the host hold exactly `change.rules` for its owner; resolves once verified. */
+  apply(change: ChangeRequest): Promise<ChangeResult> {
+    return this.enqueue(change);
   }
 
-  private enqueue(change: ChangeRequest | undefined, tables: readonly TableName[]): Promise<ChangeResult> {
+  private enqueue(change: ChangeRequest | undefined): Promise<ChangeResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ change, tables, resolve, reject });
+      this.queue.push({ change, resolve, reject });
       if (!this.running) {
         this.running = true;
         setTimeout(() => void this.drain(), BATCH_WINDOW_MS);
@@ -115,12 +121,11 @@ export class HostSession {
   }
 
   private async runBatch(batch: readonly Pending[]): Promise<void> {
-    const tables = ALL_TABLES.filter((t) => t === "filter" || batch.some((p) => p.tables.includes(t)));
     const changes = batch.filter((p) => p.change);
     const reads = batch.filter((p) => !p.change);
     let outcome: Outcome;
     try {
-      outcome = await this.transact(changes.map((p) => p.change!), tables);
+      outcome = await this.transact(changes.map((p) => p.change!));
     } catch (error) {
       if (!(error instanceof RestoreError) || changes.length === 0) {
         for (const p of batch) p.reject(error);
@@ -140,31 +145,35 @@ export class HostSession {
   }
 
   /** Read, plan, apply and verify, re-planning when the chain changed in between. */
-  private async transact(changes: readonly ChangeRequest[], tables: readonly TableName[]): Promise<Outcome> {
+  private async transact(changes: readonly ChangeRequest[]): Promise<Outcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const before = await this.readSnapshot(tables);
-      const refused = refuseUnavailable(before, changes, this.host.name);
-      const doable = changes.filter((c) => !refused.has(c.owner));
+      const before = await this.readSnapshot();
+      const wanted = changes.map((c) => ({ owner: c.owner, rules: rulesFor(c, before) }));
+      const refused = refuseUnavailable(before, wanted, this.host.name);
+      const doable = wanted.filter((c) => !refused.has(c.owner));
       const operations = planAll(before, doable);
       if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
-      const after = await this.applyOperations(before, operations, tables);
+      const after = await this.applyOperations(before, operations);
       if (after === "conflict") continue;
-      return { snapshot: after, operations, unverified: new Map([...refused, ...verify(after, doable, this.host.name)]) };
+      const again = changes.filter((c) => !refused.has(c.owner)).map((c) => ({ owner: c.owner, rules: rulesFor(c, after) }));
+      return { snapshot: after, operations, unverified: new Map([...refused, ...verify(after, again, this.host.name)]) };
     }
-    throw new HostError(this.host.name, `DOCKER-USER kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting it?`);
+    throw new HostError(this.host.name, `the firewall kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting DOCKER-USER, INPUT or FORWARD?`);
   }
 
-  private async readSnapshot(tables: readonly TableName[]): Promise<Snapshot> {
-    const command = readCommand(this.backend, tables);
+  private async readSnapshot(): Promise<Snapshot> {
+    const command = readCommand(this.backend);
     const result = await this.host.exec(command.argv);
     if (result.code !== 0) throw failure(this.host.name, command, result);
     return parseSnapshot(result.stdout, this.host.name);
   }
 
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, tables: readonly TableName[]): Promise<Snapshot | "conflict"> {
+  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Snapshot | "conflict"> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
-    const command = applyCommand(this.backend, before.fingerprints, tables);
-    const result = await this.host.exec(command.argv, { stdin: applyInput(inputs), timeoutMs: APPLY_TIMEOUT_MS });
+    const dropFilter = (f: Family) => operations[f].some((op) => op.kind === "delete-table");
+    const command = applyCommand(this.backend, before.fingerprints);
+    const work = { ipv4: { restore: inputs.ipv4, dropFilter: dropFilter("ipv4") }, ipv6: { restore: inputs.ipv6, dropFilter: dropFilter("ipv6") } };
+    const result = await this.host.exec(command.argv, { stdin: applyInput(work), timeoutMs: APPLY_TIMEOUT_MS });
     if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
     if (result.code === APPLY_EXIT.conflict) return "conflict";
     if (result.code === APPLY_EXIT.lockTimeout) throw new HostError(this.host.name, result.stderr.trim());
@@ -200,11 +209,35 @@ function failure(hostName: string, command: HostCommand, result: ExecResult): Fi
   return classifyCommandFailure(hostName, [command.label], result);
 }
 
-/** Plans every change together, per family. */
-export function planAll(snapshot: Rulesets, changes: readonly ChangeRequest[]): Record<Family, readonly Operation[]> {
-  const plan = (family: Family) =>
-    planChain(dockerUserState(snapshot[family]), changes.map((c) => ({ owner: c.owner, rules: c.rules[family] }))).operations;
-  return { ipv4: plan("ipv4"), ipv6: plan("ipv6") };
+/** A change whose rules are known (computed for one snapshot). */
+export interface PlannedChange {
+  readonly owner: string;
+  readonly rules: FamilyRules;
+}
+
+/** Plans every change together, per family and guarded chain. */
+export function planAll(snapshot: Rulesets, changes: readonly PlannedChange[]): Record<Family, readonly Operation[]> {
+  return { ipv4: planFamily(snapshot.ipv4, changes.map((c) => ({ owner: c.owner, rules: c.rules.ipv4 }))), ipv6: planFamily(snapshot.ipv6, changes.map((c) => ({ owner: c.owner, rules: c.rules.ipv6 }))) };
+}
+
+/**
+ * Plans one family: each guarded chain, then (when the changes leave the
+ * filter table holding nothing at all, which means that it held only our
+ * rules) the removal of the table, so that a table we made does not stay.
+ */
+export function planFamily(ruleset: Ruleset, changes: readonly { owner: string; rules: readonly OwnedRule[] }[]): Operation[] {
+  const layout = dockerLayout(ruleset);
+  const plans = GUARDED_CHAINS.map((chain) =>
+    planChain(chainState(ruleset, chain, layout), changes.map((c) => ({ owner: c.owner, rules: c.rules.filter((r) => chainOf(r.text) === chain) }))),
+  );
+  const operations = plans.flatMap((p) => p.operations);
+  const filter = findTable(ruleset, "filter");
+  if (!filter || operations.length === 0) return operations;
+  const ourJumpGoes = operations.some((op) => op.kind === "delete-jump");
+  const otherRules = filter.rules.filter((r) => !(GUARDED_CHAINS as readonly string[]).includes(r.chain) && !(ourJumpGoes && r.chain === "FORWARD" && ruleLine(r) === OUR_JUMP));
+  const chainsLeft = filter.chains.filter((c) => !["INPUT", "FORWARD", "OUTPUT"].includes(c.name) && !operations.some((op) => op.kind === "delete-chain" && op.chain === c.name));
+  const empty = plans.every((p) => p.result.length === 0) && otherRules.length === 0 && chainsLeft.length === 0 && filter.chains.every((c) => c.policy !== "DROP");
+  return empty && chainRules(filter, "FORWARD").length === otherRules.filter((r) => r.chain === "FORWARD").length + (ourJumpGoes ? 1 : 0) ? [...operations, { kind: "delete-table" }] : operations;
 }
 
 /** Parses the read command's output. */
@@ -216,11 +249,12 @@ export function parseSnapshot(output: string, hostName: string): Snapshot {
     ipv6: parseSave(sections.ipv6.save),
     fingerprints: { ipv4: sections.ipv4.fingerprint ?? "", ipv6: sections.ipv6.fingerprint ?? "" },
     unavailable: FAMILIES.filter((f) => sections[f].fingerprint === undefined),
+    listeners: parseListeners(sections.listeners),
   };
 }
 
 /** The changes that want rules in a family the host cannot filter, each with its error. */
-function refuseUnavailable(snapshot: Snapshot, changes: readonly ChangeRequest[], hostName: string): Map<string, FirewallError> {
+function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
   const refused = new Map<string, FirewallError>();
   for (const change of changes) {
     const family = snapshot.unavailable.find((f) => change.rules[f].length > 0);
@@ -234,13 +268,13 @@ function refuseUnavailable(snapshot: Snapshot, changes: readonly ChangeRequest[]
 
 /**
  * Reading back: after the transaction, planning each change again must
- * find nothing to do. Returns the changes for which it does not.
+ * find nothing to do (but a table drop, which the host may not support).
+ * Returns the changes for which it does not.
  */
-function verify(after: Rulesets, changes: readonly ChangeRequest[], hostName: string): Map<string, FirewallError> {
+function verify(after: Rulesets, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
   const unverified = new Map<string, FirewallError>();
-  const states = { ipv4: dockerUserState(after.ipv4), ipv6: dockerUserState(after.ipv6) };
   for (const change of changes) {
-    const left = (f: Family) => planChain(states[f], [{ owner: change.owner, rules: change.rules[f] }]).operations;
+    const left = (f: Family) => planFamily(after[f], [{ owner: change.owner, rules: change.rules[f] }]).filter((op) => op.kind !== "delete-table");
     const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
   }

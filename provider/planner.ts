@@ -1,12 +1,13 @@
+import type { ChainState, LiveRule } from "./chains";
+import { DOCKER_RETURN } from "./docker/layout";
 import { compareTags, type RuleTag } from "./ownership";
-import { DOCKER_RETURN, type ChainState, type LiveRule } from "./docker-user-chain";
 
-/** A rule we want in DOCKER-USER: its tag and the exact line iptables-save will print. */
+/** A rule we want in a guarded chain: its tag and the exact line iptables-save will print. */
 export interface OwnedRule extends LiveRule {
   readonly tag: RuleTag;
 }
 
-/** One resource's desired rules in one family; no rules means "remove all of this owner's rules". */
+/** One resource's desired rules in one chain of one family; no rules means "remove all of this owner's rules" there. */
 export interface OwnerChange {
   /** The owner key (`<project>/<stack>/<kind>/<name>`). */
   readonly owner: string;
@@ -17,12 +18,20 @@ export interface OwnerChange {
 /** Why a rule is deleted. */
 export type DeleteReason = "not desired" | "duplicate" | "out of place";
 
-/** One step of a plan, in the order iptables-restore must run them. */
+/**
+ * One step of a plan, in the order iptables-restore must run them. Jumps
+ * are FORWARD's jump to DOCKER-USER; `raise-jump` moves the jump that serves
+ * it (Docker's, or ours) back above Docker's rules. `delete-table` removes a
+ * filter table that held nothing but our rules (it runs after the restore,
+ * where the host can; see host-scripts.ts).
+ */
 export type Operation =
-  | { readonly kind: "create-chain" }
+  | { readonly kind: "create-chain"; readonly chain: string }
   | { readonly kind: "insert-jump" }
+  | { readonly kind: "raise-jump"; readonly jump: "docker" | "ours" }
   | { readonly kind: "delete-jump" }
-  | { readonly kind: "delete-chain" }
+  | { readonly kind: "delete-chain"; readonly chain: string }
+  | { readonly kind: "delete-table" }
   | { readonly kind: "delete"; readonly text: string; readonly reason: DeleteReason }
   | { readonly kind: "insert"; readonly position: number; readonly text: string };
 
@@ -33,14 +42,16 @@ export interface ChainPlan {
 }
 
 /**
- * Plans the smallest set of operations that turns the live DOCKER-USER into
+ * Plans the smallest set of operations that turns a live guarded chain into
  * one holding exactly the desired rules of the changed owners, each once, at
  * its place: our rules form a block at the top ordered by their tags; a new
- * rule goes one past the last owned rule that sorts before it. Where
- * FORWARD does not jump to the chain, our tagged jump is added; when no rule
- * of ours and no foreign rule is left, it is removed again, and the chain
- * too if nothing else uses it. Rules of other owners and foreign rules are
- * never touched.
+ * rule goes one past the last owned rule that sorts before it. For
+ * DOCKER-USER: where FORWARD does not jump to the chain, our tagged jump is
+ * added; where the jump sits below Docker's rules (which would bypass every
+ * rule in the chain) it is moved back to the top; when no rule of ours and
+ * no foreign rule is left, our jump is removed again, and the chain too if
+ * nothing else uses it. Rules of other owners and foreign rules are never
+ * touched.
  *
  * Deletes name the rule (iptables deletes the first rule that matches it), so
  * a rule another tool slips in meanwhile can never be deleted in its place;
@@ -79,8 +90,10 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
   }
 
   const prelude: Operation[] = [];
-  if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain" });
-  if (wanted.length > 0 && !state.dockerJump && !state.ourJump) prelude.push({ kind: "insert-jump" });
+  if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain", chain: state.chain });
+  if (state.needsJump && wanted.length > 0 && !state.dockerJump && !state.ourJump) prelude.push({ kind: "insert-jump" });
+  const ours = chain.some((r) => r.tag !== undefined);
+  if (changes.length > 0 && state.needsJump && ours && !state.jumpFirst && (state.dockerJump || state.ourJump)) prelude.push({ kind: "raise-jump", jump: state.dockerJump ? "docker" : "ours" });
   // What we added for our rules goes with the last of them; Docker's chain and jump never do.
   // Our jump goes once Docker jumps to the chain itself (packets would pass it twice), or once
   // nothing is left for it to serve: no rule of ours, and no foreign rule but Docker's closing RETURN.
@@ -88,7 +101,7 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
   const nothingToServe = chain.every((r) => r.text === DOCKER_RETURN);
   if (changes.length > 0 && state.ourJump && (nothingToServe || state.dockerJump)) cleanup.push({ kind: "delete-jump" });
   if (changes.length > 0 && state.ourJump && chain.length === 0 && !state.dockerJump && state.otherReferences === 0) {
-    cleanup.push({ kind: "delete-chain" });
+    cleanup.push({ kind: "delete-chain", chain: state.chain });
   }
   return { operations: [...prelude, ...operations, ...inserts, ...cleanup], result: chain };
 }

@@ -68,6 +68,12 @@ export class DockerUserRule extends pulumi.dynamic.Resource {
   declare readonly ruleText: pulumi.Output<{ ipv4?: string; ipv6?: string }>;
   /** What `refresh` found different from the declaration; empty when in sync. */
   declare readonly drift: pulumi.Output<string[]>;
+  /**
+   * What the rule does not see on this host, in words: a family where Docker
+   * writes no rules, a jump to DOCKER-USER that a dockerd restart may move,
+   * and ports docker-proxy serves (through INPUT, never DOCKER-USER).
+   */
+  declare readonly warnings: pulumi.Output<string[]>;
 
   /**
    * @param name resource name; also names the rule's owner tag (letters, digits, `.`, `_`, `-`)
@@ -75,7 +81,7 @@ export class DockerUserRule extends pulumi.dynamic.Resource {
    * @param opts resource options
    */
   constructor(name: string, args: DockerUserRuleArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...args, connection: secretConnection(args.connection), __owner: ownerKey("rule", name), ruleText: undefined, drift: undefined };
+    const props = { ...args, connection: secretConnection(args.connection), __owner: ownerKey("rule", name), ruleText: undefined, drift: undefined, warnings: undefined };
     super(provider, name, props, opts, "pulumi-docker-firewall", "DockerUserRule");
   }
 }

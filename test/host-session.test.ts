@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { OUR_JUMP } from "../provider/docker-user-chain";
+import { OUR_JUMP } from "../provider/chains";
 import { RestoreError } from "../provider/errors";
-import { HostSession, type ChangeRequest } from "../provider/host-session";
+import { HostSession, type PlannedChange } from "../provider/host-session";
 import { formatTag, parseTag } from "../provider/ownership";
 import type { OwnedRule } from "../provider/planner";
 import { FakeHost } from "../provider/testing/fake-host";
@@ -13,7 +13,7 @@ function rule(name: string, priority = 500, extra = ""): OwnedRule {
   const comment = formatTag({ owner: `p/s/rule/${name}`, priority, index: 0 });
   return { text: `-A DOCKER-USER${extra} -m comment --comment "${comment}" -j DROP`, tag: parseTag(comment)! };
 }
-const v4only = (name: string, r: OwnedRule): ChangeRequest => ({ owner: `p/s/rule/${name}`, rules: { ipv4: [r], ipv6: [] } });
+const v4only = (name: string, r: OwnedRule): PlannedChange => ({ owner: `p/s/rule/${name}`, rules: { ipv4: [r], ipv6: [] } });
 const userChain = (host: FakeHost) => host.save("ipv4").split("\n").filter((l) => l.startsWith("-A DOCKER-USER"));
 
 describe("HostSession (fake host)", () => {

@@ -1,4 +1,4 @@
-import { dockerUserState, type ChainState, type LiveRule } from "../provider/docker-user-chain";
+import { chainState, type ChainState, type LiveRule } from "../provider/chains";
 import { formatTag, parseTag } from "../provider/ownership";
 import { planChain, type OwnedRule, type OwnerChange } from "../provider/planner";
 import { restoreInput } from "../provider/iptables/restore-script";
@@ -13,7 +13,16 @@ function owned(name: string, priority = 500, index = 0, source = "10.0.0.1/32"):
 
 const foreign = (text: string): LiveRule => ({ text: `-A DOCKER-USER ${text}` });
 const RETURN = foreign("-j RETURN");
-const state = (rules: LiveRule[], exists = true, dockerJump = true, ourJump = false): ChainState => ({ exists, dockerJump, ourJump, otherReferences: 0, rules });
+const state = (rules: LiveRule[], exists = true, dockerJump = true, ourJump = false, jumpFirst = true): ChainState => ({
+  chain: "DOCKER-USER",
+  exists,
+  needsJump: true,
+  dockerJump,
+  ourJump,
+  jumpFirst,
+  otherReferences: 0,
+  rules,
+});
 const change = (name: string, rules: OwnedRule[]): OwnerChange => ({ owner: `p/s/rule/${name}`, rules });
 
 describe("planChain", () => {
@@ -21,6 +30,15 @@ describe("planChain", () => {
     const plan = planChain(state([RETURN]), [change("a", [owned("a")])]);
     expect(plan.operations).toEqual([{ kind: "insert", position: 1, text: owned("a").text }]);
     expect(plan.result.map((r) => r.text)).toEqual([owned("a").text, RETURN.text]);
+  });
+
+  it("moves the jump that serves the chain back above Docker's rules, Docker's or ours, only when a change touches the chain", () => {
+    expect(planChain(state([owned("a")], true, true, false, false), [change("a", [owned("a")])]).operations).toEqual([{ kind: "raise-jump", jump: "docker" }]);
+    expect(planChain(state([owned("a")], true, false, true, false), [change("b", [])]).operations).toEqual([{ kind: "raise-jump", jump: "ours" }]);
+    // A read plans nothing at all.
+    expect(planChain(state([owned("a")], true, true, false, false), []).operations).toEqual([]);
+    // No rule of ours is left: nothing to protect.
+    expect(planChain(state([RETURN], true, true, false, false), [change("a", [])]).operations).toEqual([]);
   });
 
   it("creates the chain and FORWARD's jump when they are missing", () => {
@@ -109,9 +127,9 @@ describe("planChain", () => {
       for (let i = random(9); i > 0; i--) live.push(random(2) ? pool[random(pool.length)] : foreigners[random(foreigners.length)]);
       const changes = pool.filter(() => random(2)).map((r) => change(r.tag.name, random(4) ? [r] : []));
       const save = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":DOCKER-USER - [0:0]", "-A FORWARD -j DOCKER-USER", ...live.map((r) => r.text), "COMMIT", ""].join("\n");
-      const plan = planChain(dockerUserState(parseSave(save)), changes);
+      const plan = planChain(chainState(parseSave(save), "DOCKER-USER"), changes);
       const after = applyRestore(parseSave(save), restoreInput(plan.operations));
-      const afterState = dockerUserState(after);
+      const afterState = chainState(after, "DOCKER-USER");
       expect(afterState.rules).toEqual(plan.result);
       expect(planChain(afterState, changes).operations).toEqual([]);
       const foreignBefore = live.filter((r) => !r.tag || !changes.some((c) => c.owner === r.tag!.owner));

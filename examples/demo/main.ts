@@ -115,7 +115,7 @@ async function main(): Promise<void> {
 /** Prints what `up` would do: per family, the one iptables-restore transaction. */
 async function showPlan(connection: Connection, declared: readonly Declared[]): Promise<void> {
   const snapshot = await sessionFor(connection).read();
-  const operations = planAll(snapshot, declared.map((d) => d.rules(d.inputs)));
+  const operations = planAll(snapshot, declared.map((d) => d.rules(d.inputs, snapshot)));
   if (FAMILIES.every((f) => operations[f].length === 0)) {
     say("no changes");
     return;

@@ -4,14 +4,14 @@ import { publishedPortRules, publishedPortSchema } from "../../provider/resource
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import type { Props, ResourceEngine } from "../../provider/resources/rule-resource";
 import type { Connection } from "../../provider/connection";
-import type { ChangeRequest } from "../../provider/host-session";
+import type { PlannedChange, Snapshot } from "../../provider/host-session";
 import type { SandboxClient } from "../../test/support/docker-sandbox";
 
 /** A declared resource: its engine, its checked inputs, the change it asks for and, once created, its outputs. */
 export interface Declared {
   readonly name: string;
   readonly engine: ResourceEngine;
-  readonly rules: (inputs: Props) => ChangeRequest;
+  readonly rules: (inputs: Props, snapshot: Snapshot) => PlannedChange;
   readonly inputs: Props;
   outs?: Props;
 }
@@ -21,7 +21,7 @@ export interface Declared {
  * inputs. The SDK adds `__owner` (project/stack/kind/name) the same way.
  */
 export async function declareResources(connection: Connection, office: SandboxClient, clientInterfaces: readonly string[]): Promise<Declared[]> {
-  const declare = async (name: string, engine: ResourceEngine, rules: (inputs: Props) => ChangeRequest, args: Props) => {
+  const declare = async (name: string, engine: ResourceEngine, rules: (inputs: Props, snapshot: Snapshot) => PlannedChange, args: Props) => {
     const { inputs, failures } = await engine.check({}, args);
     if (failures.length > 0) throw new Error(`${name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     return { name, engine, rules, inputs };
@@ -35,7 +35,7 @@ export async function declareResources(connection: Connection, office: SandboxCl
       ctstate: ["RELATED", "ESTABLISHED"],
       comment: "replies first",
     }),
-    await declare("web", publishedPort, (i) => ({ owner: String(i.__owner), rules: publishedPortRules(publishedPortSchema.parse(i)) }), {
+    await declare("web", publishedPort, (i, snapshot) => ({ owner: String(i.__owner), rules: publishedPortRules(publishedPortSchema.parse(i), snapshot) }), {
       connection,
       __owner: "demo/dev/port/web",
       hostPort: 8080,

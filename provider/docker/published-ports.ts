@@ -14,6 +14,12 @@ export interface PublishedMapping {
   readonly bindAddress: string;
   /** Where Docker sends it: `172.17.0.2:80`, `[2001:db8::2]:80`. */
   readonly target: string;
+  /** The container's address, from the target (`172.17.0.2`, `2001:db8::2`). */
+  readonly containerAddress: string;
+  /** The container's port or range, from the target (`80`, `8000:8010`, as iptables writes ports). */
+  readonly containerPort: string;
+  /** The bridge the container is on: the DNAT rule's `! -i BR`, or else the filter DOCKER chain's ACCEPT for the container; `undefined` when neither names it. */
+  readonly bridge: string | undefined;
 }
 
 /**
@@ -28,15 +34,42 @@ export function publishedPorts(ruleset: Ruleset, family: Family): PublishedMappi
     const port = rule?.matches.destinationPort;
     if (!rule || rule.target !== "DNAT" || rule.targetOptions[0] !== "--to-destination" || !port || port.negated) continue;
     const bind = rule.matches.destination;
+    const target = rule.targetOptions[1] ?? "";
+    const { address, port: containerPort } = splitTarget(target);
+    const inInterface = rule.matches.inInterface;
     out.push({
       family,
       protocol: rule.matches.protocol?.value ?? "all",
       hostPort: port.value,
-      bindAddress: bind && !bind.negated ? bind.value.replace(/\/(32|128)$/, "") : family === "ipv4" ? "0.0.0.0" : "::",
-      target: rule.targetOptions[1] ?? "",
+      bindAddress: bind && !bind.negated ? withoutHostPrefix(bind.value) : family === "ipv4" ? "0.0.0.0" : "::",
+      target,
+      containerAddress: address,
+      containerPort,
+      bridge: inInterface?.negated ? inInterface.value : acceptingBridge(ruleset, address),
     });
   }
   return out;
+}
+
+/** `172.17.0.2:80` → address and port; `[2001:db8::2]:80-90` → `2001:db8::2`, `80:90`. */
+function splitTarget(target: string): { address: string; port: string } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)(?:-(\d+))?$/.exec(target);
+  if (!m) return { address: target, port: "" };
+  return { address: m[1], port: m[3] === undefined || m[3] === m[2] ? m[2] : `${m[2]}:${m[3]}` };
+}
+
+/** The bridge of the filter DOCKER chain's `-d C ! -i BR -o BR … -j ACCEPT` for a container address. */
+function acceptingBridge(ruleset: Ruleset, address: string): string | undefined {
+  for (const saved of chainRules(findTable(ruleset, "filter"), "DOCKER")) {
+    const rule = parseRule(saved.tokens);
+    const destination = rule?.matches.destination;
+    if (rule?.target === "ACCEPT" && destination && !destination.negated && withoutHostPrefix(destination.value) === address) return rule.matches.outInterface?.value;
+  }
+  return undefined;
+}
+
+function withoutHostPrefix(address: string): string {
+  return address.replace(/\/(32|128)$/, "");
 }
 
 /** Whether a published host port (or range) overlaps the port or range asked about. */

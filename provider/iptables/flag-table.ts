@@ -2,7 +2,7 @@
  * The one table that knows how a rule field becomes iptables words and back.
  * Parsing, rendering and comparing rules all walk it. (Reading a rule's
  * target and comment out of any rule, ours or not, is done on its words in
- * docker-user-chain.ts.)
+ * chains.ts.)
  *
  * The order of the rows is the order `iptables-save` prints the fields of a
  * rule we wrote: the IP header matches in iptables' own fixed order, then our
@@ -59,7 +59,7 @@ export const FLAG_TABLE: readonly FlagSpec[] = [
   { field: "destinationPorts", flag: "--dports", module: "multiport", negatable: true, style: "plain" },
   { field: "sourceRange", flag: "--src-range", module: "iprange", negatable: true, style: "plain" },
   { field: "destinationRange", flag: "--dst-range", module: "iprange", negatable: true, style: "plain" },
-  { field: "ctstate", flag: "--ctstate", module: "conntrack", negatable: false, style: "plain" },
+  { field: "ctstate", flag: "--ctstate", module: "conntrack", negatable: true, style: "plain" },
   { field: "originalSource", flag: "--ctorigsrc", module: "conntrack", negatable: true, style: "plain" },
   { field: "originalDestination", flag: "--ctorigdst", module: "conntrack", negatable: true, style: "plain" },
   { field: "originalDestinationPort", flag: "--ctorigdstport", module: "conntrack", negatable: true, style: "plain" },

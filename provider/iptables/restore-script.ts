@@ -1,34 +1,42 @@
-import { DOCKER_USER, OUR_JUMP } from "../docker-user-chain";
+import { OUR_JUMP } from "../chains";
+import { DOCKER_JUMP } from "../docker/layout";
 import type { Operation } from "../planner";
 
 /**
  * Writes a family's operations as `iptables-restore --noflush` input: one
- * `*filter … COMMIT` transaction. The chain line is written only to create
- * DOCKER-USER where it is missing (a chain line flushes an existing chain),
- * so the transaction never declares a chain it does not create.
- * Returns `""` when there is nothing to do.
+ * `*filter … COMMIT` transaction. A chain line is written only to create a
+ * chain where it is missing (a chain line flushes an existing chain), so the
+ * transaction never declares a chain it does not create. `delete-table` is
+ * not restore input (the apply script runs it afterwards).
+ * Returns `""` when there is nothing to restore.
  */
 export function restoreInput(operations: readonly Operation[]): string {
-  if (operations.length === 0) return "";
-  const lines = ["*filter"];
-  for (const op of operations) lines.push(restoreLine(op));
-  lines.push("COMMIT");
-  return lines.join("\n") + "\n";
+  const lines = operations.flatMap(restoreLines);
+  return lines.length === 0 ? "" : ["*filter", ...lines, "COMMIT"].join("\n") + "\n";
 }
 
-function restoreLine(op: Operation): string {
+function restoreLines(op: Operation): string[] {
+  const jump = (line: string) => line.slice("-A FORWARD ".length);
   switch (op.kind) {
     case "create-chain":
-      return `:${DOCKER_USER} - [0:0]`;
+      return [`:${op.chain} - [0:0]`];
     case "insert-jump":
-      return `-I FORWARD 1 ${OUR_JUMP.slice("-A FORWARD ".length)}`;
+      return [`-I FORWARD 1 ${jump(OUR_JUMP)}`];
+    case "raise-jump": {
+      const line = jump(op.jump === "docker" ? DOCKER_JUMP : OUR_JUMP);
+      return [`-D FORWARD ${line}`, `-I FORWARD 1 ${line}`];
+    }
     case "delete-jump":
-      return `-D FORWARD ${OUR_JUMP.slice("-A FORWARD ".length)}`;
+      return [`-D FORWARD ${jump(OUR_JUMP)}`];
     case "delete-chain":
-      return `-X ${DOCKER_USER}`;
+      return [`-X ${op.chain}`];
+    case "delete-table":
+      return [];
     case "delete":
-      return `-D ${DOCKER_USER} ${op.text.slice(`-A ${DOCKER_USER} `.length)}`;
-    case "insert":
-      return `-I ${DOCKER_USER} ${op.position} ${op.text.slice(`-A ${DOCKER_USER} `.length)}`;
+      return [`-D ${op.text.slice("-A ".length)}`];
+    case "insert": {
+      const [chain, ...rest] = op.text.slice("-A ".length).split(" ");
+      return [`-I ${chain} ${op.position} ${rest.join(" ")}`];
+    }
   }
 }

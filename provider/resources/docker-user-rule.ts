@@ -4,12 +4,16 @@ import type { Family } from "../family";
 import type { MatchField } from "../iptables/flag-table";
 import type { MatchValue, Rule } from "../iptables/rule";
 import { renderRule } from "../iptables/rule";
-import { DOCKER_USER } from "../docker-user-chain";
+import type { GuardedChain } from "../chains";
+import { DOCKER_PROXY } from "../docker/listeners";
+import { dockerLayout, DOCKER_USER } from "../docker/layout";
+import type { FamilyRules, Snapshot } from "../host-session";
 import { formatTag, parseTag } from "../ownership";
 import type { OwnedRule } from "../planner";
 import { conntrackForm, headerForm, parseAddress, parseRange, type Address } from "../schema/address";
 import { addressField, commentField, CT_STATES, ctstateField, interfaceField, portOrRange, portsField, rangeField, splitNegation } from "../schema/fields";
 import { resourceBaseShape } from "./resource-base";
+import type { Observation } from "./rule-resource";
 
 /** The address fields, with the flag-table field and form each becomes. */
 const ADDRESS_FIELDS = [
@@ -59,6 +63,19 @@ export type CheckedDockerUserRuleArgs = z.infer<typeof dockerUserRuleSchema>;
 /** The match part of the arguments (what `PublishedPort` reuses per rule). */
 export type RuleMatch = z.infer<z.ZodObject<typeof ruleMatchShape>>;
 
+/** A rule as our own resources build it: the user's fields, plus what only the engine sets. */
+export interface EngineRuleMatch extends RuleMatch {
+  /**
+   * The guarded chain it goes in.
+   * @default "DOCKER-USER"
+   */
+  readonly chain?: GuardedChain;
+  /** Match only connections Docker did not translate (`! --ctstate DNAT`): direct access to a container. */
+  readonly notDnat?: boolean;
+  /** Match only packets in a connection's original direction (`--ctdir ORIGINAL`), never replies. */
+  readonly originalDirection?: boolean;
+}
+
 /** The default priority. */
 export const DEFAULT_PRIORITY = 500;
 
@@ -95,7 +112,7 @@ export function familiesOf(args: RuleMatch): Family[] | string {
  * Builds the structured rule for one family. The tag (ownership comment) is
  * passed in; `renderRule` of the result is exactly what iptables-save prints.
  */
-export function buildRule(args: RuleMatch, family: Family, comment: string): Rule {
+export function buildRule(args: EngineRuleMatch, family: Family, comment: string): Rule {
   const matches: Partial<Record<MatchField, MatchValue>> = {};
   const set = (field: MatchField, text: string | undefined, form: (body: string) => string = (b) => b) => {
     if (text === undefined) return;
@@ -115,11 +132,12 @@ export function buildRule(args: RuleMatch, family: Family, comment: string): Rul
   if (ports.length > 1) set("destinationPorts", ports.join(","));
   for (const [key, field] of RANGE_FIELDS) set(field, args[key], (b) => (parseRange(b) as { text: string }).text);
   if (args.ctstate) set("ctstate", CT_STATES.filter((s) => args.ctstate!.includes(s)).join(","));
+  if (args.notDnat) set("ctstate", "!DNAT");
   if (args.originalDestinationPort !== undefined) set("originalDestinationPort", portText(args.originalDestinationPort));
-  if (matches.originalSource || matches.originalDestination || matches.originalDestinationPort) set("ctdir", "ORIGINAL");
+  if (args.originalDirection || matches.originalSource || matches.originalDestination || matches.originalDestinationPort) set("ctdir", "ORIGINAL");
   set("comment", comment);
   const rejectWith = family === "ipv4" ? "icmp-port-unreachable" : "icmp6-port-unreachable";
-  return { chain: DOCKER_USER, matches, target: args.action, targetOptions: args.action === "REJECT" ? ["--reject-with", rejectWith] : [] };
+  return { chain: args.chain ?? DOCKER_USER, matches, target: args.action, targetOptions: args.action === "REJECT" ? ["--reject-with", rejectWith] : [] };
 }
 
 /** iptables' form of a port or range: `8080`, `8000:8010`; `80:80` is `80`. */
@@ -132,12 +150,12 @@ function portText(port: number | string): string {
  * The rules a `DockerUserRule` wants, per family, tagged for its owner.
  * @throws ValidationError when the tag and comment do not fit in iptables' 255-character comment
  */
-export function dockerUserRules(args: CheckedDockerUserRuleArgs): Record<Family, OwnedRule[]> {
+export function dockerUserRules(args: CheckedDockerUserRuleArgs): FamilyRules {
   return ownedRules(args.__owner, [args]);
 }
 
 /** Tags and renders a resource's rules (in order) for every family each applies to. */
-export function ownedRules(owner: string, rules: readonly RuleMatch[]): Record<Family, OwnedRule[]> {
+export function ownedRules(owner: string, rules: readonly EngineRuleMatch[]): Record<Family, OwnedRule[]> {
   const out: Record<Family, OwnedRule[]> = { ipv4: [], ipv6: [] };
   rules.forEach((args, index) => {
     const comment = formatTag({ owner, priority: args.priority ?? DEFAULT_PRIORITY, index, note: args.comment });
@@ -151,4 +169,27 @@ export function ownedRules(owner: string, rules: readonly RuleMatch[]): Record<F
     for (const family of families) out[family].push({ text: renderRule(buildRule(args, family, comment)), tag });
   });
   return out;
+}
+
+/**
+ * What a `DockerUserRule` does and does not enforce on the host, as the
+ * output `warnings`: a family where Docker writes no rules, a family where
+ * FORWARD reaches DOCKER-USER only through our jump, and ports that
+ * docker-proxy serves (through INPUT, never DOCKER-USER).
+ */
+export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
+  const families = familiesOf(args);
+  const warnings: string[] = [];
+  for (const family of typeof families === "string" ? [] : families) {
+    const layout = dockerLayout(snapshot[family]);
+    const tool = family === "ipv4" ? "iptables" : "ip6tables";
+    if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
+    else if (!layout.dockerJump) warnings.push(`${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables): we add the jump, but a dockerd restart puts Docker's rules above it until the next \`pulumi up\``);
+    const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY);
+    if (proxied.length > 0) {
+      const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
+      warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);
+    }
+  }
+  return { outputs: { warnings }, drift: [] };
 }

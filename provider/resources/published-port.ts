@@ -1,10 +1,14 @@
 import { z } from "zod";
-import { publishedPorts, portsOverlap } from "../docker/published-ports";
+import { chainOf, chainState, GUARDED_CHAINS } from "../chains";
+import { DOCKER_PROXY, type Listener } from "../docker/listeners";
+import { dockerLayout, DOCKER_USER, type DockerLayout } from "../docker/layout";
+import { publishedPorts, portsOverlap, type PublishedMapping } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
-import type { Rulesets } from "../host-session";
-import type { OwnedRule } from "../planner";
+import type { FamilyRules, Snapshot } from "../host-session";
+import { parseAddress } from "../schema/address";
 import { addressField, portOrRange } from "../schema/fields";
-import { ownedRules, ruleMatchShape, type RuleMatch } from "./docker-user-rule";
+import { ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
+import type { Observation } from "./rule-resource";
 import { resourceBaseShape } from "./resource-base";
 
 /** Validated arguments of a `PublishedPort`. */
@@ -23,33 +27,177 @@ export const publishedPortSchema = z.object({
 export type CheckedPublishedPortArgs = z.infer<typeof publishedPortSchema>;
 
 /**
- * The allowlist for a published host port, keyed on the port the client
- * asked for (conntrack's original destination port), so it never names a
- * container address and survives containers being recreated: an ACCEPT per
- * allowed source, then a DROP of every other connection to the port. Both
- * match only connections Docker translated (`--ctstate DNAT`), so a
- * container's own outgoing connections to that port number elsewhere pass.
+ * A way packets reach a published port:
+ * - `forward`: DNATed by Docker to a container, through FORWARD and DOCKER-USER;
+ * - `proxy`: delivered to the host itself (docker-proxy, or whatever listens), through INPUT;
+ * - `direct`: routed to the container's own address and port, without DNAT (Docker 20.10 and 26 allow it).
  */
-export function publishedPortRules(args: CheckedPublishedPortArgs): Record<Family, OwnedRule[]> {
-  const common: Omit<RuleMatch, "action"> = {
-    priority: args.priority,
-    inInterface: args.inInterface,
-    protocol: args.protocol ?? "tcp",
-    ctstate: ["DNAT"],
-    originalDestinationPort: args.hostPort,
-    comment: args.comment,
-  };
-  const accepts: RuleMatch[] = args.allowFrom.map((source) => ({ ...common, action: "ACCEPT", source }));
-  const drop: RuleMatch = { ...common, action: "DROP", family: args.family ?? "both" };
-  return ownedRules(args.__owner, [...accepts, drop]);
+export type PortPath = "forward" | "proxy" | "direct";
+
+/** How the host serves the port, one way per entry (the output `served`). */
+export interface ServedPort {
+  readonly family: Family;
+  readonly path: PortPath;
+  /** The address it is served on: the DNAT's bind address, the listening address, or the container's address. */
+  readonly address: string;
+  /** The port or range. */
+  readonly port: string;
+  /** What serves it: the container (`172.17.0.2:80`) or the listening process (`docker-proxy`). */
+  readonly by: string;
 }
 
-/** What Docker publishes on the port, read from the nat table: the outputs `published`, `bindAddresses`, `targets`. */
-export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: Rulesets): { published: boolean; bindAddresses: string[]; targets: string[] } {
+/**
+ * The rules of a `PublishedPort`, for the host as read, guarding every path
+ * to the port in the families its allowlist names and its DROP covers:
+ *
+ * 1. `forward` (DOCKER-USER): an ACCEPT per allowed source, then a DROP,
+ *    keyed on the port the client asked for (`--ctorigdstport`) and on
+ *    `--ctstate DNAT`, so they never name a container address and leave
+ *    containers' own outgoing connections alone. Only in families where
+ *    Docker writes rules (elsewhere nothing is DNATed).
+ * 2. `proxy` (INPUT): an ACCEPT per allowed source, then a DROP of every
+ *    other connection to the host port delivered to the host itself (not
+ *    over loopback): docker-proxy's `[::]:PORT`, and every port when a
+ *    family's iptables is off. Always present, so it holds whenever
+ *    docker-proxy starts serving.
+ * 3. `direct` (DOCKER-USER): for each container Docker publishes the port to
+ *    whose direct access Docker does not drop itself (20.10, 26), a DROP of
+ *    connections to the container's port on its bridge that Docker did not
+ *    translate, from outside the bridge. It is keyed on the bridge and the
+ *    container port, which stay when the container is recreated.
+ */
+export function publishedPortRules(args: CheckedPublishedPortArgs, snapshot?: Snapshot): FamilyRules {
   const protocol = args.protocol ?? "tcp";
-  const mappings = FAMILIES.flatMap((f) => publishedPorts(snapshot[f], f)).filter(
-    (m) => m.protocol === protocol && portsOverlap(m.hostPort, String(args.hostPort)),
-  );
-  const unique = (values: string[]) => [...new Set(values)].sort();
-  return { published: mappings.length > 0, bindAddresses: unique(mappings.map((m) => m.bindAddress)), targets: unique(mappings.map((m) => m.target)) };
+  const dropFamilies: readonly Family[] = args.family === undefined || args.family === "both" ? FAMILIES : [args.family];
+  const common = { priority: args.priority, protocol, comment: args.comment } as const;
+  const managed = (f: Family) => (snapshot ? dockerLayout(snapshot[f]).managed : true);
+  const allowed = args.allowFrom.map((source) => ({ source, family: familyOf(source) }));
+  const forward = { ...common, inInterface: args.inInterface, ctstate: ["DNAT" as const], originalDestinationPort: args.hostPort };
+  const proxy = { ...common, chain: "INPUT" as const, destinationPort: args.hostPort };
+  // The rules that follow the host come last, so that every other rule keeps its index (and its text) whatever the host shows.
+  const rules: EngineRuleMatch[] = [
+    ...allowed.map((a) => ({ ...forward, action: "ACCEPT" as const, source: a.source })),
+    ...dropFamilies.map((family) => ({ ...forward, action: "DROP" as const, family })),
+    ...allowed.map((a) => ({ ...proxy, inInterface: args.inInterface, action: "ACCEPT" as const, source: a.source })),
+    ...dropFamilies.map((family) => ({ ...proxy, inInterface: args.inInterface ?? "!lo", originalDirection: true, action: "DROP" as const, family })),
+    ...(snapshot ? directGuards(args, snapshot, dropFamilies) : []),
+  ];
+  const owned = ownedRules(args.__owner, rules);
+  // Where Docker writes no rules, nothing is DNATed: no forward path to guard.
+  const keep = (f: Family) => owned[f].filter((r) => managed(f) || chainOf(r.text) !== DOCKER_USER);
+  return { ipv4: keep("ipv4"), ipv6: keep("ipv6") };
 }
+
+/** The direct-access DROPs: one per bridge and container port Docker publishes the port to, where Docker leaves direct access open. */
+function directGuards(args: CheckedPublishedPortArgs, snapshot: Snapshot, dropFamilies: readonly Family[]): EngineRuleMatch[] {
+  const seen = new Set<string>();
+  const out: EngineRuleMatch[] = [];
+  for (const family of dropFamilies) {
+    const layout = dockerLayout(snapshot[family]);
+    for (const m of mappingsOf(args, snapshot, family)) {
+      const key = `${family} ${m.bridge} ${m.containerPort}`;
+      if (!m.bridge || !m.containerPort || layout.directAccessDropped.has(m.containerAddress) || seen.has(key)) continue;
+      seen.add(key);
+      out.push({
+        priority: args.priority,
+        comment: args.comment,
+        family,
+        action: "DROP",
+        inInterface: args.inInterface ?? `!${m.bridge}`,
+        outInterface: m.bridge,
+        protocol: args.protocol ?? "tcp",
+        destinationPort: m.containerPort,
+        notDnat: true,
+        originalDirection: true,
+      });
+    }
+  }
+  return out;
+}
+
+/** Docker's DNAT mappings of the port in a family. */
+function mappingsOf(args: CheckedPublishedPortArgs, snapshot: Snapshot, family: Family): PublishedMapping[] {
+  return publishedPorts(snapshot[family], family).filter((m) => m.protocol === (args.protocol ?? "tcp") && portsOverlap(m.hostPort, String(args.hostPort)));
+}
+
+/** The sockets listening on the port. */
+function listenersOf(args: CheckedPublishedPortArgs, snapshot: Snapshot): Listener[] {
+  return snapshot.listeners.filter((l) => l.protocol === (args.protocol ?? "tcp") && portsOverlap(String(l.port), String(args.hostPort)));
+}
+
+function familyOf(address: string): Family {
+  return (parseAddress(address) as { family: Family }).family;
+}
+
+/**
+ * What the host serves on the port and what guards it, read from the host:
+ * the outputs `published`, `bindAddresses`, `targets` (from Docker's DNAT
+ * rules and the listening sockets), `served` (every path, per family),
+ * `guardedPaths` (per family, the paths whose DROP of ours is in place and
+ * reached), `warnings` (what is and is not enforced), and as drift every
+ * path that is served but not guarded.
+ */
+export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: Snapshot): Observation {
+  const dropFamilies: readonly Family[] = args.family === undefined || args.family === "both" ? FAMILIES : [args.family];
+  const served: ServedPort[] = [];
+  const guarded: Record<Family, PortPath[]> = { ipv4: [], ipv6: [] };
+  const warnings: string[] = [];
+  const drift: string[] = [];
+  for (const family of FAMILIES) {
+    const layout = dockerLayout(snapshot[family]);
+    for (const m of mappingsOf(args, snapshot, family)) {
+      served.push({ family, path: "forward", address: m.bindAddress, port: m.hostPort, by: m.target });
+      if (!layout.directAccessDropped.has(m.containerAddress)) served.push({ family, path: "direct", address: m.containerAddress, port: m.containerPort, by: m.target });
+    }
+    for (const l of listenersOf(args, snapshot).filter((l) => l.family === family)) {
+      served.push({ family, path: "proxy", address: l.address, port: String(l.port), by: l.process ?? "a local process" });
+    }
+    guarded[family] = guardedPaths(snapshot, family, args.__owner, layout);
+    for (const path of new Set(served.filter((s) => s.family === family).map((s) => s.path))) {
+      if (guarded[family].includes(path)) continue;
+      const why = dropFamilies.includes(family) ? "" : ` (the resource's DROP covers ${dropFamilies.join(" and ")} only)`;
+      drift.push(`${family}: port ${args.hostPort} is served on the ${path} path but not guarded${why}`);
+    }
+    if (!dropFamilies.includes(family)) continue;
+    if (!layout.managed && snapshot.unavailable.includes(family) === false) {
+      warnings.push(`${family}: Docker writes no ${family === "ipv4" ? "iptables" : "ip6tables"} rules on this host (off in daemon.json, or no Docker): only connections the host serves itself (docker-proxy, INPUT) are guarded; containers' own ${family === "ipv4" ? "IPv4" : "IPv6"} addresses are not filtered`);
+    }
+    if (layout.managed && !layout.dockerJump) {
+      warnings.push(`${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables): we add the jump, but a dockerd restart puts Docker's rules above it until the next \`pulumi up\``);
+    }
+  }
+  const forward = served.filter((s) => s.path === "forward");
+  const proxies = served.filter((s) => s.path === "proxy");
+  if (served.length === 0) warnings.push(`nothing serves port ${args.hostPort}/${args.protocol ?? "tcp"} now: the guards are in place for when something does`);
+  const unique = (values: string[]) => [...new Set(values)].sort();
+  return {
+    outputs: {
+      published: forward.length > 0 || proxies.some((p) => p.by === DOCKER_PROXY),
+      bindAddresses: unique([...forward, ...proxies].map((s) => s.address)),
+      targets: unique(forward.map((s) => s.by)),
+      served,
+      guardedPaths: guarded,
+      warnings,
+    },
+    drift,
+  };
+}
+
+/**
+ * The paths whose DROP of this owner is in place in a family: `proxy` in
+ * INPUT; `forward` and `direct` in DOCKER-USER, when FORWARD jumps there
+ * before Docker's rules.
+ */
+function guardedPaths(snapshot: Snapshot, family: Family, owner: string, layout: DockerLayout): PortPath[] {
+  const paths = new Set<PortPath>();
+  for (const chain of GUARDED_CHAINS) {
+    const state = chainState(snapshot[family], chain, layout);
+    const reached = chain === "INPUT" || ((state.dockerJump || state.ourJump) && state.jumpFirst);
+    for (const rule of state.rules) {
+      if (rule.tag?.owner !== owner || !rule.text.endsWith(" -j DROP") || !reached) continue;
+      paths.add(chain === "INPUT" ? "proxy" : rule.text.includes("! --ctstate DNAT") ? "direct" : "forward");
+    }
+  }
+  return [...paths].sort();
+}
+

@@ -1,13 +1,10 @@
 import type { z } from "zod";
-import { dockerUserState, type LiveRule } from "../docker-user-chain";
+import { chainState, GUARDED_CHAINS, type LiveRule } from "../chains";
 import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
-import type { TableName } from "../host-scripts";
-import type { Rulesets } from "../host-session";
+import { planFamily, type FamilyRules, type Snapshot } from "../host-session";
 import type { Connection } from "../connection";
-import type { OwnedRule } from "../planner";
-import { planChain } from "../planner";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
 import { storedTargetSchema, type resourceBaseShape } from "./resource-base";
@@ -21,18 +18,25 @@ type StoredTarget = z.infer<typeof storedTargetSchema>;
 /** Property bags as Pulumi passes them: plain JSON objects. */
 export type Props = Record<string, unknown>;
 
+/** What `observe` reads from the host for a resource. */
+export interface Observation {
+  /** Extra outputs (e.g. what Docker publishes, and `warnings`: what is and is not enforced). */
+  readonly outputs: Props;
+  /** Drift besides the rules' own: e.g. a path to a port that is served but not guarded. */
+  readonly drift: readonly string[];
+}
+
 /** What makes a resource kind: its schema, the rules it wants, and what it reads back. */
 export interface RuleResourceDefinition<A extends BaseArgs> {
   readonly schema: z.ZodType<A>;
-  /** The rules the arguments want, per family, tagged with the owner. */
-  rules(args: A): Record<Family, OwnedRule[]>;
-  /** Extra outputs read from the host (e.g. what Docker publishes). */
-  observe?(args: A, snapshot: Rulesets): Props;
   /**
-   * The tables `observe` reads besides `filter`.
-   * @default []
+   * The rules the arguments want, per family, tagged with the owner, for the
+   * host as read; without a snapshot (in `check`, which never reads the
+   * host), the rules predicted for a host where Docker manages both families.
    */
-  readonly observedTables?: readonly TableName[];
+  rules(args: A, snapshot?: Snapshot): FamilyRules;
+  /** Extra outputs and drift read from the host. */
+  observe?(args: A, snapshot: Snapshot): Observation;
   /**
    * The output keys `observe` adds: read from the host, never compared as inputs.
    * @default []
@@ -85,24 +89,19 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
   // Not compared by diff: outputs, and the provider's own code (a new version of this package is not a change).
   const notCompared = new Set([...outputOnly, "__provider"]);
 
-  const desired = (props: Props): { args: A; rules: Record<Family, OwnedRule[]> } => {
-    const args = parseOrThrow(definition.schema, props);
-    return { args, rules: definition.rules(args) };
-  };
-
   const session = (target: StoredTarget) => sessionFor(target.connection, target.iptablesBackend);
 
-  const outputs = (props: Props, live: Record<Family, readonly LiveRule[]>, snapshot: Rulesets, drift: string[], args?: A): Props => ({
+  const outputs = (props: Props, live: Record<Family, readonly LiveRule[]>, drift: readonly string[], observed?: Observation): Props => ({
     ...withoutKeys(props, outputOnly),
     ruleText: ruleText(live),
-    drift,
-    ...(args && definition.observe ? definition.observe(args, snapshot) : {}),
+    ...observed?.outputs,
+    drift: [...drift, ...(observed?.drift ?? [])],
   });
 
   const apply = async (inputs: Props): Promise<Props> => {
-    const { args, rules } = desired(inputs);
-    const { snapshot } = await session(args).apply({ owner: args.__owner, rules }, definition.observedTables);
-    return outputs(inputs, liveRules(snapshot, args.__owner), snapshot, [], args);
+    const args = parseOrThrow(definition.schema, inputs);
+    const { snapshot } = await session(args).apply({ owner: args.__owner, rules: (s) => definition.rules(args, s) });
+    return outputs(inputs, liveRules(snapshot, args.__owner), [], definition.observe?.(args, snapshot));
   };
 
   return {
@@ -110,7 +109,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
       const issues = findIssues(definition.schema, news);
       if (issues.length === 0 && !containsUnknown(news)) {
         try {
-          return { inputs: { ...news, ruleText: ruleText(desired(news).rules) }, failures: [] };
+          return { inputs: { ...news, ruleText: ruleText(definition.rules(parseOrThrow(definition.schema, news))) }, failures: [] };
         } catch (error) {
           if (!(error instanceof ValidationError)) throw error;
           issues.push(...error.issues);
@@ -135,19 +134,20 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
     async read(id, props) {
       const target = parseOrThrow(storedTargetSchema, props);
-      const snapshot = await session(target).read(definition.observedTables);
+      const snapshot = await session(target).read();
       const live = liveRules(snapshot, target.__owner);
       if (FAMILIES.every((f) => live[f].length === 0)) return { id: "", props: {} };
-      let wanted: { args: A; rules: Record<Family, OwnedRule[]> };
+      let args: A;
       try {
-        wanted = desired(props);
+        args = parseOrThrow(definition.schema, props);
       } catch (error) {
         // State written by another version: report it rather than fail the refresh; the next `up` rewrites it.
         if (!(error instanceof ValidationError)) throw error;
-        return { id, props: outputs(props, live, snapshot, [`the stored inputs no longer pass this version's checks: ${error.message}`]) };
+        return { id, props: outputs(props, live, [`the stored inputs no longer pass this version's checks: ${error.message}`]) };
       }
-      const drift = FAMILIES.flatMap((f) => describePlan(f, planChain(dockerUserState(snapshot[f]), [{ owner: target.__owner, rules: wanted.rules[f] }]).operations));
-      return { id, props: outputs(props, live, snapshot, drift, wanted.args) };
+      const wanted = definition.rules(args, snapshot);
+      const drift = FAMILIES.flatMap((f) => describePlan(f, planFamily(snapshot[f], [{ owner: target.__owner, rules: wanted[f] }]).filter((op) => op.kind !== "delete-table")));
+      return { id, props: outputs(props, live, drift, definition.observe?.(args, snapshot)) };
     },
 
     async update(_id, _olds, news) {
@@ -168,9 +168,9 @@ function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
   return String(value);
 }
 
-/** The owner's rules on the host, per family, in chain order. */
-function liveRules(snapshot: Rulesets, owner: string): Record<Family, LiveRule[]> {
-  const of = (f: Family) => dockerUserState(snapshot[f]).rules.filter((r) => r.tag?.owner === owner);
+/** The owner's rules on the host, per family, in chain order (DOCKER-USER, then INPUT). */
+function liveRules(snapshot: Snapshot, owner: string): Record<Family, LiveRule[]> {
+  const of = (f: Family) => GUARDED_CHAINS.flatMap((chain) => chainState(snapshot[f], chain).rules.filter((r) => r.tag?.owner === owner));
   return { ipv4: of("ipv4"), ipv6: of("ipv6") };
 }
 

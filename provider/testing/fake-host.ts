@@ -1,6 +1,5 @@
 import { FAMILIES, type Family } from "../family";
 import { createHash } from "node:crypto";
-import { DOCKER_USER } from "../docker-user-chain";
 import { APPLY_EXIT, applyCommand, readCommand } from "../host-scripts";
 import type { ExecOptions, ExecResult, Host } from "../host/host";
 import { EMPTY_RULESET, parseSave, renderSave, type ChainDecl, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
@@ -47,8 +46,8 @@ export class FakeHost implements Host {
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push([...argv]);
-    if (argv[2] === readCommand("auto", []).argv[2]) return { code: 0, stdout: this.printBoth(argv.slice(5)), stderr: "" };
-    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }, []).argv[2]) return this.apply(argv, options.stdin ?? "");
+    if (argv[2] === readCommand("auto").argv[2]) return { code: 0, stdout: this.print(), stderr: "" };
+    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }).argv[2]) return this.apply(argv, options.stdin ?? "");
     return { code: 127, stdout: "", stderr: `fake host: ${argv[0]}: not found\n` };
   }
 
@@ -62,19 +61,19 @@ export class FakeHost implements Host {
 
   async close(): Promise<void> {}
 
-  /** Both families' named tables and fingerprints, as the read command prints them. */
-  private printBoth(tables: readonly string[]): string {
-    const print = (f: Family) => renderSave({ ...this.state[f], tables: this.state[f].tables.filter((t) => tables.includes(t.name)) });
-    const tail = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? "#@pdf unavailable\n" : `${print(f)}#@pdf fingerprint ${fingerprint(this.state[f])}\n`);
-    return FAMILIES.map((f) => `#@pdf ${f}\n${tail(f)}`).join("");
+  /** Both families' tables and fingerprints, and the listening sockets, as the read command prints them. */
+  private print(): string {
+    const tail = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? "#@pdf unavailable\n" : `${renderSave(this.state[f])}#@pdf fingerprint ${fingerprint(this.state[f])}\n`);
+    return FAMILIES.map((f) => `#@pdf ${f}\n${tail(f)}`).join("") + `#@pdf listeners\n${this.behaviour.listeners ?? ""}`;
   }
 
   private apply(argv: readonly string[], stdin: string): ExecResult {
     this.beforeApply?.();
     const inputs = splitInput(stdin);
     const expected: Record<Family, string> = { ipv4: argv[6], ipv6: argv[7] };
+    const drops = FAMILIES.filter((f) => inputs[`drop${f.slice(3)}`] !== undefined);
     for (const f of FAMILIES) {
-      if (inputs[f] !== undefined && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: "", stderr: "" };
+      if ((inputs[f] !== undefined || drops.includes(f)) && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: "", stderr: "" };
     }
     const next = { ...this.state };
     for (const f of FAMILIES) {
@@ -85,26 +84,32 @@ export class FakeHost implements Host {
         return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
       }
     }
+    for (const f of drops) next[f] = { ...next[f], tables: next[f].tables.filter((t) => !(t.name === "filter" && isEmptyTable(t))) };
     this.state = next;
-    return { code: 0, stdout: this.printBoth(argv.slice(8)), stderr: "" };
+    return { code: 0, stdout: this.print(), stderr: "" };
   }
 }
 
-/** The apply command's input, per family present. */
-function splitInput(stdin: string): Partial<Record<Family, string>> {
-  const parts = stdin.split(/^#@pdf (ipv4|ipv6)\n/m);
-  const out: Partial<Record<Family, string>> = {};
-  for (let i = 1; i < parts.length; i += 2) out[parts[i] as Family] = parts[i + 1];
+/** The apply command's input, by section (`ipv4`, `ipv6`, `drop4`, `drop6`). */
+function splitInput(stdin: string): Partial<Record<string, string>> {
+  const parts = stdin.split(/^#@pdf ([a-z0-9]+)\n/m);
+  const out: Partial<Record<string, string>> = {};
+  for (let i = 1; i < parts.length; i += 2) out[parts[i]] = parts[i + 1];
   return out;
 }
 
-/** The fake's fingerprint of DOCKER-USER: the same lines the real script hashes. */
+/** Whether the real script would drop a filter table: no rule, no chain of its own, no DROP policy. */
+function isEmptyTable(table: Table): boolean {
+  return table.rules.length === 0 && table.chains.every((c) => c.policy !== "-" && c.policy !== "DROP");
+}
+
+/** The fake's fingerprint: the same lines the real script hashes (tables, and the filter table's DOCKER-USER, INPUT and FORWARD). */
 function fingerprint(ruleset: Ruleset): string {
-  const filter = ruleset.tables.find((t) => t.name === "filter");
-  const lines = [
-    ...(filter?.chains.filter((c) => c.name === DOCKER_USER).map((c) => `:${c.name} ${c.policy}`) ?? []),
-    ...(filter?.rules.map((r) => renderTokens(r.tokens)).filter((l) => l.startsWith(`-A ${DOCKER_USER} `) || (l.startsWith("-A FORWARD ") && l.endsWith(` -j ${DOCKER_USER}`))) ?? []),
-  ];
+  const watched = ["DOCKER-USER", "INPUT", "FORWARD"];
+  const lines = ruleset.tables.flatMap((t) => [
+    `*${t.name}`,
+    ...(t.name !== "filter" ? [] : [...t.chains.filter((c) => watched.includes(c.name)).map((c) => `:${c.name} ${c.policy}`), ...t.rules.filter((r) => watched.includes(r.chain)).map((r) => renderTokens(r.tokens))]),
+  ]);
   return createHash("sha256").update(lines.map((l) => `${l}\n`).join("")).digest("hex");
 }
 
@@ -116,6 +121,8 @@ export interface FakeIptablesBehaviour {
   readonly printsAs?: (line: string) => string;
   /** ip6tables cannot be used (IPv6 disabled, or the tool missing). */
   readonly ipv6Unavailable?: boolean;
+  /** What `ss -Hltunp` prints on this host. */
+  readonly listeners?: string;
 }
 
 /** Applies `iptables-restore --noflush` input to a ruleset, all or nothing. */

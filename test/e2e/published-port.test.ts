@@ -24,7 +24,7 @@
 import * as path from "node:path";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { OUR_JUMP } from "../../provider/docker-user-chain";
+import { OUR_JUMP } from "../../provider/chains";
 import { compiledPath } from "../support/compiled";
 import type { HttpdContainer } from "../support/docker-daemon";
 import { DockerSandbox, httpUrl } from "../support/docker-sandbox";

@@ -1,12 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DOCKER_JUMP, DOCKER_USER, dockerUserState, OUR_JUMP } from "../../provider/docker-user-chain";
+import { chainState, OUR_JUMP } from "../../provider/chains";
+import { DOCKER_JUMP, DOCKER_USER } from "../../provider/docker/layout";
 import { describeDrift, describePlan } from "../../provider/drift";
 import { RestoreError } from "../../provider/errors";
 import { FAMILIES, type Family } from "../../provider/family";
 import type { Ruleset } from "../../provider/iptables/ruleset";
 import { APPLY_EXIT, applyCommand, readCommand } from "../../provider/host-scripts";
-import { HostSession, type ChangeRequest, type ChangeResult, type Snapshot } from "../../provider/host-session";
+import { HostSession, type PlannedChange, type ChangeResult, type Snapshot } from "../../provider/host-session";
 import type { ExecOptions, ExecResult, Host } from "../../provider/host/host";
 import { backendSuffix, type Backend } from "../../provider/iptables/backend";
 import { tokenize } from "../../provider/iptables/tokens";
@@ -57,7 +58,7 @@ class CountingHost implements Host {
   }
 
   async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
-    const kind = argv[2] === readCommand(this.backend, []).argv[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" }, []).argv[2] ? "apply" : undefined;
+    const kind = argv[2] === readCommand(this.backend).argv[2] ? "read" : argv[2] === applyCommand(this.backend, { ipv4: "", ipv6: "" }).argv[2] ? "apply" : undefined;
     if (!kind) throw new Error(`the session ran an unexpected command: ${argv.join(" ")}`);
     if (kind === "apply") await this.beforeApply?.();
     const result = await this.ns.exec(argv, options);
@@ -126,12 +127,12 @@ async function withNamespace<T>(backend: Backend, options: { fresh?: boolean }, 
 const owner = (name: string) => `hs/real/rule/${name}`;
 
 /** The change that makes `name` hold exactly the rules built from `args` (in every family they apply to). */
-function change(name: string, ...args: RuleMatch[]): ChangeRequest {
+function change(name: string, ...args: RuleMatch[]): PlannedChange {
   return { owner: owner(name), rules: ownedRules(owner(name), args) };
 }
 
 /** The change that removes every rule of `name`. */
-function removal(name: string): ChangeRequest {
+function removal(name: string): PlannedChange {
   return { owner: owner(name), rules: { ipv4: [], ipv6: [] } };
 }
 
@@ -142,7 +143,7 @@ function handRule(name: string, body: string): OwnedRule {
 }
 
 /** The rule texts of a change per family. */
-const texts = (c: ChangeRequest, family: Family) => c.rules[family].map((r) => r.text);
+const texts = (c: PlannedChange, family: Family) => c.rules[family].map((r) => r.text);
 
 /** The operations of a result, as kinds and texts (insert positions included). */
 function ops(result: ChangeResult, family: Family): string[] {
@@ -154,8 +155,8 @@ function ops(result: ChangeResult, family: Family): string[] {
  * and says what the plan would repair: per operation (`describeDrift`) and as
  * users are told (`describePlan`, which names a moved rule once).
  */
-function driftOf(snapshot: Snapshot, ...changes: ChangeRequest[]): { operations: string[]; messages: string[] } {
-  const plans = FAMILIES.map((family) => [family, planChain(dockerUserState(snapshot[family]), changes.map((c) => ({ owner: c.owner, rules: c.rules[family] }))).operations] as const);
+function driftOf(snapshot: Snapshot, ...changes: PlannedChange[]): { operations: string[]; messages: string[] } {
+  const plans = FAMILIES.map((family) => [family, planChain(chainState(snapshot[family], "DOCKER-USER"), changes.map((c) => ({ owner: c.owner, rules: c.rules[family] }))).operations] as const);
   return {
     operations: plans.flatMap(([family, operations]) => operations.map((op) => describeDrift(family, op))),
     messages: plans.flatMap(([family, operations]) => describePlan(family, operations)),
@@ -163,7 +164,7 @@ function driftOf(snapshot: Snapshot, ...changes: ChangeRequest[]): { operations:
 }
 
 /** What users are told about drift. */
-const drift = (snapshot: Snapshot, ...changes: ChangeRequest[]) => driftOf(snapshot, ...changes).messages;
+const drift = (snapshot: Snapshot, ...changes: PlannedChange[]) => driftOf(snapshot, ...changes).messages;
 
 const WEB: RuleMatch = { action: "DROP", inInterface: "eth0", protocol: "tcp", originalDestinationPort: 8080, comment: "block 8080 from outside" };
 /** Hand-written rules, as an admin would type them (argv after `-A DOCKER-USER`), and how iptables prints them. */
@@ -299,7 +300,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       const session = new HostSession(host, backend);
       const good1 = change("good1", { action: "ACCEPT", inInterface: "eth1" });
       const good2 = change("good2", { action: "ACCEPT", inInterface: "eth2" });
-      const bad: ChangeRequest = { owner: owner("bad"), rules: { ipv4: [handRule("bad", "-m doesnotexist")], ipv6: [] } };
+      const bad: PlannedChange = { owner: owner("bad"), rules: { ipv4: [handRule("bad", "-m doesnotexist")], ipv6: [] } };
       const results = await Promise.allSettled([session.apply(good1), session.apply(bad), session.apply(good2)]);
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
       const error = (results[1] as PromiseRejectedResult).reason;
@@ -317,7 +318,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
 
   test("the RestoreError of a rejected transaction names the line iptables rejected", async () => {
     await withNamespace(backend, {}, async (_ns, host) => {
-      const bad: ChangeRequest = { owner: owner("bad"), rules: { ipv4: [handRule("bad", "-m doesnotexist")], ipv6: [] } };
+      const bad: PlannedChange = { owner: owner("bad"), rules: { ipv4: [handRule("bad", "-m doesnotexist")], ipv6: [] } };
       const error = await new HostSession(host, backend).apply(bad).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       // Both variants: "Error occurred at line: 2".
@@ -328,7 +329,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
   test("when the kernel refuses a rule the test accepted, the RestoreError names it where iptables says which", async () => {
     await withNamespace(backend, {}, async (_ns, host) => {
       const bomb = handRule("bomb", "").text.replace("-j DROP", "-j REJECT --reject-with tcp-reset");
-      const request: ChangeRequest = { owner: owner("bomb"), rules: { ipv4: [...change("bomb", { action: "ACCEPT", inInterface: "eth9" }).rules.ipv4, { ...handRule("bomb", ""), text: bomb }], ipv6: [] } };
+      const request: PlannedChange = { owner: owner("bomb"), rules: { ipv4: [...change("bomb", { action: "ACCEPT", inInterface: "eth9" }).rules.ipv4, { ...handRule("bomb", ""), text: bomb }], ipv6: [] } };
       const error = await new HostSession(host, backend).apply(request).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       // nf_tables: "line 3: RULE_INSERT failed (Invalid argument)" names the rule; legacy: "line 4 failed" names
@@ -362,7 +363,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       const before = await saveBoth(ns, backend);
       const bomb = handRule("v4bomb", "").text.replace("-j DROP", "-j REJECT --reject-with tcp-reset");
       const both = change("v4bomb", WEB);
-      const request: ChangeRequest = { owner: owner("v4bomb"), rules: { ipv4: [...both.rules.ipv4, { ...handRule("v4bomb", ""), text: bomb }], ipv6: both.rules.ipv6 } };
+      const request: PlannedChange = { owner: owner("v4bomb"), rules: { ipv4: [...both.rules.ipv4, { ...handRule("v4bomb", ""), text: bomb }], ipv6: both.rules.ipv6 } };
       const error = await new HostSession(host, backend).apply(request).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       expect((error as RestoreError).code).toBe(APPLY_EXIT.failed.ipv4);
@@ -374,7 +375,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
     await withNamespace(backend, {}, async (ns, host) => {
       const before = await saveBoth(ns, backend);
       const jump = handRule("jump", "").text.replace("-j DROP", "-j NO-SUCH-CHAIN");
-      const request: ChangeRequest = { owner: owner("jump"), rules: { ipv4: [...change("jump", WEB).rules.ipv4, { ...handRule("jump", ""), text: jump }], ipv6: [] } };
+      const request: PlannedChange = { owner: owner("jump"), rules: { ipv4: [...change("jump", WEB).rules.ipv4, { ...handRule("jump", ""), text: jump }], ipv6: [] } };
       const error = await new HostSession(host, backend).apply(request).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       expect((error as RestoreError).code).toBe(backend === "legacy" ? APPLY_EXIT.rejected.ipv4 : APPLY_EXIT.failed.ipv4);
@@ -385,7 +386,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
   test("a transaction whose ipv6 part iptables rejects changes neither family", async () => {
     await withNamespace(backend, {}, async (ns, host) => {
       const before = await saveBoth(ns, backend);
-      const mixed: ChangeRequest = { owner: owner("mixed"), rules: { ipv4: change("mixed", WEB).rules.ipv4, ipv6: [handRule("mixed", "-m doesnotexist")] } };
+      const mixed: PlannedChange = { owner: owner("mixed"), rules: { ipv4: change("mixed", WEB).rules.ipv4, ipv6: [handRule("mixed", "-m doesnotexist")] } };
       const error = await new HostSession(host, backend).apply(mixed).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       expect((error as RestoreError).code).toBe(APPLY_EXIT.rejected.ipv6);
@@ -401,7 +402,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       expect(probe.code).toBe(0);
 
       const before = { plain: await saveBoth(ns, backend), counters: await ns.run([binary("ipv4", backend, "-save"), "-c", "-t", "filter"]) };
-      const mixed: ChangeRequest = { owner: owner("mixed"), rules: { ipv4: change("mixed", WEB).rules.ipv4, ipv6: [{ ...handRule("mixed", ""), text: bomb }] } };
+      const mixed: PlannedChange = { owner: owner("mixed"), rules: { ipv4: change("mixed", WEB).rules.ipv4, ipv6: [{ ...handRule("mixed", ""), text: bomb }] } };
       const error = await new HostSession(host, backend).apply(mixed).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(RestoreError);
       expect((error as RestoreError).code).toBe(APPLY_EXIT.failed.ipv6);

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DOCKER_USER } from "../../provider/docker-user-chain";
+import { DOCKER_USER } from "../../provider/docker/layout";
 import type { Family } from "../../provider/family";
 import { FAMILIES } from "../../provider/family";
 import { backendSuffix, type Backend } from "../../provider/iptables/backend";
@@ -16,6 +16,7 @@ import {
   familiesOf,
   ownedRules,
   ruleMatchShape,
+  type EngineRuleMatch,
   type RuleMatch,
 } from "../../provider/resources/docker-user-rule";
 import { CT_STATES } from "../../provider/schema/fields";
@@ -35,7 +36,7 @@ const OWNER = "roundtrip/real/rule/case";
 /** One row of the table: user arguments, named. */
 interface Case {
   readonly name: string;
-  readonly args: RuleMatch;
+  readonly args: EngineRuleMatch;
 }
 
 const A = "ACCEPT" as const;
@@ -124,6 +125,8 @@ const CASES: readonly Case[] = [
   { name: "ctstate one", args: { action: A, ctstate: ["NEW"] } },
   { name: "ctstate out of order", args: { action: A, ctstate: ["ESTABLISHED", "NEW"] } },
   { name: "ctstate all, reversed", args: { action: A, ctstate: [...CT_STATES].reverse() } },
+  // what PublishedPort's direct-access guard matches: not DNATed, original direction only
+  { name: "not DNAT, original direction", args: { action: "DROP", protocol: "tcp", destinationPort: 80, notDnat: true, originalDirection: true } },
   // comments: quoted by iptables-save, spaces kept
   { name: "comment with spaces", args: { action: A, comment: "allow  the office  VPN" } },
   { name: "comment with every allowed symbol", args: { action: A, comment: "a.b,c:d/e_f+g=h@i%j#k-l" } },

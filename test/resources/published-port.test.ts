@@ -1,30 +1,60 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseSave } from "../../provider/iptables/ruleset";
+import { renderSave } from "../../provider/iptables/ruleset";
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import { observePublishedPort, publishedPortRules, publishedPortSchema } from "../../provider/resources/published-port";
+import { dockerCapture, docker2010, snapshotOf } from "../support/fixtures";
 
-const fixture = (name: string) => parseSave(readFileSync(join(__dirname, "../fixtures/docker-20.10", name), "utf8"));
 const OWNER = "p/s/port/web";
+const tag = (i: number) => `-m comment --comment "pdf:${OWNER}:500:${i}"`;
+const args = (extra: Record<string, unknown>) => publishedPortSchema.parse({ __owner: OWNER, allowFrom: [], hostPort: 8080, ...extra });
+const texts = (rules: readonly { text: string }[]) => rules.map((r) => r.text);
 
 describe("PublishedPort rules", () => {
-  it("accepts each allowed source on the host port, then drops other connections Docker translated to it, in both families", () => {
-    const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"], inInterface: "eth0" }));
-    const tag = (i: number) => `-m comment --comment "pdf:${OWNER}:500:${i}"`;
-    expect(rules.ipv4.map((r) => r.text)).toEqual([
+  it("predicted (no host read): forward ACCEPTs and DROP in DOCKER-USER, proxy ACCEPTs and DROP in INPUT, per family", () => {
+    const rules = publishedPortRules(args({ allowFrom: ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"], inInterface: "eth0" }));
+    expect(texts(rules.ipv4)).toEqual([
       `-A DOCKER-USER -s 203.0.113.7/32 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(0)} -j ACCEPT`,
       `-A DOCKER-USER -s 198.51.100.0/24 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(1)} -j ACCEPT`,
       `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+      `-A INPUT -s 203.0.113.7/32 -i eth0 -p tcp -m tcp --dport 8080 ${tag(5)} -j ACCEPT`,
+      `-A INPUT -s 198.51.100.0/24 -i eth0 -p tcp -m tcp --dport 8080 ${tag(6)} -j ACCEPT`,
+      `-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -m conntrack --ctdir ORIGINAL ${tag(8)} -j DROP`,
     ]);
-    expect(rules.ipv6.map((r) => r.text)).toEqual([
+    expect(texts(rules.ipv6)).toEqual([
       `-A DOCKER-USER -s 2001:db8::/32 -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(2)} -j ACCEPT`,
-      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(3)} -j DROP`,
+      `-A DOCKER-USER -i eth0 -p tcp -m conntrack --ctstate DNAT --ctorigdstport 8080 --ctdir ORIGINAL ${tag(4)} -j DROP`,
+      `-A INPUT -s 2001:db8::/32 -i eth0 -p tcp -m tcp --dport 8080 ${tag(7)} -j ACCEPT`,
+      `-A INPUT -i eth0 -p tcp -m tcp --dport 8080 -m conntrack --ctdir ORIGINAL ${tag(9)} -j DROP`,
     ]);
   });
 
-  it("with an empty allowFrom, only drops", () => {
-    const rules = publishedPortRules(publishedPortSchema.parse({ __owner: OWNER, hostPort: "8000:8010", protocol: "udp", allowFrom: [] }));
-    expect(rules.ipv4.map((r) => r.text)).toEqual([`-A DOCKER-USER -p udp -m conntrack --ctstate DNAT --ctorigdstport 8000:8010 --ctdir ORIGINAL -m comment --comment "pdf:${OWNER}:500:0" -j DROP`]);
+  it("without inInterface the proxy DROP spares loopback; an empty allowFrom only drops", () => {
+    const rules = publishedPortRules(args({ hostPort: "8000:8010", protocol: "udp", family: "ipv4" }));
+    expect(texts(rules.ipv4)).toEqual([
+      `-A DOCKER-USER -p udp -m conntrack --ctstate DNAT --ctorigdstport 8000:8010 --ctdir ORIGINAL ${tag(0)} -j DROP`,
+      `-A INPUT ! -i lo -p udp -m udp --dport 8000:8010 -m conntrack --ctdir ORIGINAL ${tag(1)} -j DROP`,
+    ]);
+    expect(rules.ipv6).toEqual([]);
+  });
+
+  it("20.10: guards direct access to the container's port on its bridge, last, so other rules keep their text", () => {
+    const snapshot = snapshotOf(renderSave(docker2010("02-published-8080.v4.txt")), undefined);
+    const rules = publishedPortRules(args({ allowFrom: ["203.0.113.7"] }), snapshot);
+    expect(texts(rules.ipv4)).toEqual([
+      ...texts(publishedPortRules(args({ allowFrom: ["203.0.113.7"] })).ipv4),
+      `-A DOCKER-USER ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -m conntrack ! --ctstate DNAT --ctdir ORIGINAL ${tag(6)} -j DROP`,
+    ]);
+  });
+
+  it("26 default: no forward rules where Docker writes no ip6tables rules, the proxy guard stays", () => {
+    const snapshot = dockerCapture("docker-26.1.5/default", "02-published-8080_80.txt");
+    const rules = publishedPortRules(args({}), snapshot);
+    expect(texts(rules.ipv6)).toEqual([`-A INPUT ! -i lo -p tcp -m tcp --dport 8080 -m conntrack --ctdir ORIGINAL ${tag(3)} -j DROP`]);
+    expect(texts(rules.ipv4).filter((t) => t.includes("! --ctstate DNAT"))).toHaveLength(1);
+  });
+
+  it("28: no direct guard, Docker drops direct access in the raw table itself", () => {
+    const snapshot = dockerCapture("docker-28.5.2/default", "02-published-8080_80.txt");
+    expect(texts(publishedPortRules(args({}), snapshot).ipv4).filter((t) => t.includes("! --ctstate DNAT"))).toEqual([]);
   });
 
   it("rejects negated and malformed sources with their index", async () => {
@@ -34,24 +64,44 @@ describe("PublishedPort rules", () => {
 });
 
 describe("observePublishedPort", () => {
-  it("reads Docker's DNAT: every-address publish and container target", () => {
-    const snapshot = { ipv4: fixture("02-published-8080.v4.txt"), ipv6: parseSave("") };
-    const args = publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: [] });
-    expect(observePublishedPort(args, snapshot)).toEqual({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] });
+  it("20.10: DNAT on every address, direct access open, nothing guarded yet: every served path is drift", () => {
+    const snapshot = snapshotOf(renderSave(docker2010("02-published-8080.v4.txt")), undefined);
+    const { outputs, drift } = observePublishedPort(args({}), snapshot);
+    expect(outputs).toMatchObject({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"], guardedPaths: { ipv4: [], ipv6: [] } });
+    expect(outputs.served).toEqual([
+      { family: "ipv4", path: "forward", address: "0.0.0.0", port: "8080", by: "172.17.0.2:80" },
+      { family: "ipv4", path: "direct", address: "172.17.0.2", port: "80", by: "172.17.0.2:80" },
+    ]);
+    expect(drift).toEqual(["ipv4: port 8080 is served on the forward path but not guarded", "ipv4: port 8080 is served on the direct path but not guarded"]);
   });
 
-  it("reads a loopback-bound publish, a udp one, and one that does not exist", () => {
-    const snapshot = { ipv4: fixture("04-user-bridge-icc-off-binding.v4.txt"), ipv6: parseSave("") };
-    const observe = (hostPort: number, protocol: "tcp" | "udp" = "tcp") => observePublishedPort(publishedPortSchema.parse({ __owner: OWNER, hostPort, protocol, allowFrom: [] }), snapshot);
-    expect(observe(9000)).toEqual({ published: true, bindAddresses: ["127.0.0.1"], targets: ["192.0.2.2:80"] });
-    expect(observe(5353, "udp")).toEqual({ published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.4:53"] });
-    expect(observe(5353)).toEqual({ published: false, bindAddresses: [], targets: [] });
+  it("28 default: docker-proxy serves [::]:8080, which is the proxy path; bindAddresses says so", () => {
+    const snapshot = dockerCapture("docker-28.5.2/default", "02-published-8080_80.txt");
+    const { outputs, drift } = observePublishedPort(args({ family: "ipv4" }), snapshot);
+    expect(outputs.bindAddresses).toEqual(["0.0.0.0", "::"]);
+    expect(outputs.served).toContainEqual({ family: "ipv6", path: "proxy", address: "::", port: "8080", by: "docker-proxy" });
+    expect(drift).toContain("ipv6: port 8080 is served on the proxy path but not guarded (the resource's DROP covers ipv4 only)");
   });
 
-  it("reads IPv6 publishes", () => {
-    const snapshot = { ipv4: fixture("ipv6-02-published-8080.v4.txt"), ipv6: fixture("ipv6-02-published-8080.v6.txt") };
-    const args = publishedPortSchema.parse({ __owner: OWNER, hostPort: 8080, allowFrom: [] });
-    expect(observePublishedPort(args, snapshot).targets).toEqual(["172.17.0.2:80", "[2001:db8:dd::242:ac11:2]:80"]);
-    expect(observePublishedPort(args, snapshot).bindAddresses).toEqual(["0.0.0.0", "::"]);
+  it("28 with iptables false: warns that IPv4 is guarded only where the host serves it itself", () => {
+    const snapshot = dockerCapture("docker-28.5.2/iptables-false", "02-published-8080_80.txt");
+    const { outputs } = observePublishedPort(args({}), snapshot);
+    expect(outputs.warnings).toEqual([expect.stringMatching(/^ipv4: Docker writes no iptables rules on this host/)]);
+    expect(outputs.published).toBe(true);
+  });
+
+  it("20.10 with ip6tables: warns that a restart puts Docker's rules above our jump", () => {
+    const snapshot = snapshotOf(renderSave(docker2010("ipv6-02-published-8080.v4.txt")), renderSave(docker2010("ipv6-02-published-8080.v6.txt")));
+    const { outputs } = observePublishedPort(args({}), snapshot);
+    expect(outputs.warnings).toEqual([expect.stringMatching(/^ipv6: Docker does not jump to DOCKER-USER in this family/)]);
+    expect(outputs.targets).toEqual(["172.17.0.2:80", "[2001:db8:dd::242:ac11:2]:80"]);
+  });
+
+  it("a port nothing serves: published false, a warning, no drift", () => {
+    const snapshot = snapshotOf(renderSave(docker2010("02-published-8080.v4.txt")), undefined);
+    const { outputs, drift } = observePublishedPort(args({ hostPort: 9999 }), snapshot);
+    expect(outputs).toMatchObject({ published: false, bindAddresses: [], targets: [], served: [] });
+    expect(outputs.warnings).toContain("nothing serves port 9999/tcp now: the guards are in place for when something does");
+    expect(drift).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { OUR_JUMP } from "../../provider/docker-user-chain";
+import { OUR_JUMP } from "../../provider/chains";
 import { compiledPath } from "../support/compiled";
 import { Netns } from "../support/netns";
 import { ProviderHost, UNKNOWN, urn, type PropertyMap } from "../support/provider-host";
@@ -356,7 +356,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
   test("create writes the rule at the top of DOCKER-USER, above Docker's RETURN, and returns it as iptables-save prints it", async () => {
     const created = await target.host.create(resourceUrn, inputs);
 
-    expect(created).toEqual({ id: owner, properties: { ...inputs, ruleText: { ipv4: declared }, drift: [] } });
+    expect(created).toEqual({ id: owner, properties: { ...inputs, ruleText: { ipv4: declared }, drift: [], warnings: [] } });
     ({ id, properties: outputs } = created);
     expect(await chainOf(target.ns)).toEqual([declared, RETURN]);
     const others = (save: string[]) => save.filter((l) => !l.startsWith("-A DOCKER-USER "));
@@ -400,7 +400,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
 
     const updated = await target.host.update(resourceUrn, id, outputs, next.inputs, { oldInputs: inputs });
 
-    expect(updated.properties).toEqual({ ...next.inputs, ruleText: { ipv4: changed }, drift: [] });
+    expect(updated.properties).toEqual({ ...next.inputs, ruleText: { ipv4: changed }, drift: [], warnings: [] });
     expect(await chainOf(target.ns)).toEqual([changed, RETURN]);
     const applied = transactions(await hostCalls(target));
     expect(applied.map((c) => `${c.tool} ${c.args.replace(/\S+$/, "<file>")}`)).toEqual(["iptables-restore -w 30 --noflush <file>"]);

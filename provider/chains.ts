@@ -1,0 +1,89 @@
+import { DOCKER_JUMP, DOCKER_USER, dockerLayout, type DockerLayout } from "./docker/layout";
+import { renderRule } from "./iptables/rule";
+import { chainRules, findTable, hasChain, ruleLine, type Ruleset } from "./iptables/ruleset";
+import type { Token } from "./iptables/tokens";
+import { parseTag, type RuleTag } from "./ownership";
+
+/**
+ * The chains of the filter table our rules live in, each holding a block of
+ * our rules at its top:
+ *
+ * - `DOCKER-USER`: forwarded traffic, before Docker's own rules (FORWARD
+ *   jumps to it: Docker's jump, or our tagged one where Docker has none);
+ * - `INPUT`: traffic delivered to the host itself, which is how docker-proxy
+ *   serves a published port (`[::]:PORT` for an IPv4-only bridge, every port
+ *   when a family's iptables is off). Docker never writes or reorders INPUT.
+ */
+export const GUARDED_CHAINS = [DOCKER_USER, "INPUT"] as const;
+
+/** A chain our rules live in. */
+export type GuardedChain = (typeof GUARDED_CHAINS)[number];
+
+/**
+ * Our own jump, tagged so that we can tell it from Docker's: we add it only
+ * where FORWARD does not jump to DOCKER-USER (ip6tables before Docker 23, a
+ * host where Docker "failed open", a family Docker does not manage), and
+ * remove it when no rule of ours is left.
+ */
+export const OUR_JUMP = renderRule({ chain: "FORWARD", matches: { comment: { value: "pdf:jump", negated: false } }, target: DOCKER_USER, targetOptions: [] });
+
+/** A rule as it is on the host: its save text, and its tag when it is ours. */
+export interface LiveRule {
+  /** The `-A CHAIN …` line as iptables-save prints it. */
+  readonly text: string;
+  /** Who owns it, when it carries our tag; foreign rules have none. */
+  readonly tag?: RuleTag;
+}
+
+/** What the planner needs to know of one guarded chain in one family. */
+export interface ChainState {
+  readonly chain: GuardedChain;
+  /** Whether the chain exists (INPUT always does: restoring into the filter table creates it). */
+  readonly exists: boolean;
+  /** Whether the chain is reached only through a jump from FORWARD (DOCKER-USER). */
+  readonly needsJump: boolean;
+  /** Whether FORWARD has Docker's jump to it (`-A FORWARD -j DOCKER-USER`). */
+  readonly dockerJump: boolean;
+  /** Whether FORWARD has our tagged jump to it. */
+  readonly ourJump: boolean;
+  /** Whether the jump that serves it (Docker's, else ours) comes before every rule of Docker's in FORWARD; true when there is none. */
+  readonly jumpFirst: boolean;
+  /** How many other rules of the filter table jump or go to it. */
+  readonly otherReferences: number;
+  /** Its rules, in order. */
+  readonly rules: readonly LiveRule[];
+}
+
+/** Reads a guarded chain, its rules' owners and (for DOCKER-USER) FORWARD's jump out of a saved ruleset. */
+export function chainState(ruleset: Ruleset, chain: GuardedChain, layout: DockerLayout = dockerLayout(ruleset)): ChainState {
+  const filter = findTable(ruleset, "filter");
+  const rules = chainRules(filter, chain).map((r) => {
+    const tag = parseTag(commentOf(r.tokens));
+    return tag ? { text: ruleLine(r), tag } : { text: ruleLine(r) };
+  });
+  if (chain === "INPUT") return { chain, exists: true, needsJump: false, dockerJump: false, ourJump: false, jumpFirst: true, otherReferences: 0, rules };
+  const forward = chainRules(filter, "FORWARD").map(ruleLine);
+  const references = (filter?.rules ?? []).filter((r) => r.tokens.some((t, i) => (t.text === "-j" || t.text === "-g") && r.tokens[i + 1]?.text === chain)).map(ruleLine);
+  const jumpAt = forward.indexOf(layout.dockerJump ? DOCKER_JUMP : OUR_JUMP);
+  return {
+    chain,
+    exists: hasChain(filter, chain),
+    needsJump: true,
+    dockerJump: layout.dockerJump,
+    ourJump: forward.includes(OUR_JUMP),
+    jumpFirst: jumpAt < 0 || layout.firstDockerForwardRule === undefined || jumpAt < layout.firstDockerForwardRule,
+    otherReferences: references.filter((r) => r !== DOCKER_JUMP && r !== OUR_JUMP).length,
+    rules,
+  };
+}
+
+/** The chain a rule line (`-A CHAIN …`) is in. */
+export function chainOf(text: string): string {
+  return text.split(" ", 2)[1];
+}
+
+/** The `--comment` argument of a rule, if it has one. */
+export function commentOf(tokens: readonly Token[]): string | undefined {
+  const i = tokens.findIndex((t) => t.text === "--comment" && !t.quoted);
+  return i >= 0 ? tokens[i + 1]?.text : undefined;
+}
