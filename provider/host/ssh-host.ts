@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Socket } from "node:net";
 import { constants } from "node:os";
 import { Client, utils, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import type { Connection } from "../connection";
@@ -6,6 +7,7 @@ import { HostError, ValidationError } from "../errors";
 import { readFileByExec, writeFileByExec } from "./file-commands";
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecOptions, type ExecResult, type Host } from "./host";
 import { shellQuote } from "./shell-quote";
+import { TimeBudget } from "./time-budget";
 
 /** Connection attempts when `dialErrorLimit` is not set. */
 const DEFAULT_DIAL_ERROR_LIMIT = 10;
@@ -19,6 +21,12 @@ const UNLIMITED_PER_DIAL_TIMEOUT_S = 600;
 const MAX_CHANNELS = 8;
 /** Tries to open one command's channel before giving up. */
 const CHANNEL_OPEN_ATTEMPTS = 5;
+/** Milliseconds between keepalive requests when {@link SshHostOptions.keepaliveIntervalMs} is not set. */
+const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000;
+/** Unanswered keepalive requests tolerated when {@link SshHostOptions.keepaliveCountMax} is not set. */
+const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
+/** Milliseconds a closing connection waits for the server's answer before its socket is dropped. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Socket errors worth another attempt, in words. Any other failure is final. */
 const TRANSIENT_NETWORK_ERRORS: Readonly<Record<string, string>> = {
@@ -36,6 +44,19 @@ interface PinnedKey {
   readonly type: string;
 }
 
+/** One SSH connection: the ssh2 client, the socket under it, and why it ended. */
+interface SshConnection {
+  readonly client: Client;
+  /**
+   * Made here rather than by ssh2 so that it can always be destroyed: after
+   * `client.end()`, ssh2's `destroy()` does nothing (mscdex/ssh2#1124), and a
+   * socket whose peer is gone would then linger for many minutes.
+   */
+  readonly socket: Socket;
+  /** Why the connection ended, once it has; the commands it was running are told. */
+  lost?: string;
+}
+
 /** Why one connection attempt failed, and whether another attempt may succeed. */
 interface DialFailure {
   readonly reason: string;
@@ -50,6 +71,24 @@ export interface DialSettings {
   readonly readyTimeoutMs: number;
   /** The SSH agent socket to authenticate with, if any. */
   readonly agent?: string;
+}
+
+/** Tuning of {@link SshHost} that a `Connection` has no field for; tests shorten it to see a lost connection quickly. */
+export interface SshHostOptions {
+  /**
+   * Milliseconds between SSH keepalive requests (ssh2's `keepaliveInterval`,
+   * like OpenSSH's `ServerAliveInterval`). They are sent whether or not a
+   * command is running.
+   * @default 5000
+   */
+  readonly keepaliveIntervalMs?: number;
+  /**
+   * Keepalive requests that may go unanswered (ssh2's `keepaliveCountMax`):
+   * a connection that answers nothing for (`keepaliveCountMax` + 1) ×
+   * `keepaliveIntervalMs` counts as lost, 20 s with the defaults.
+   * @default 3
+   */
+  readonly keepaliveCountMax?: number;
 }
 
 /**
@@ -71,11 +110,32 @@ export function dialSettings(c: Connection, env: NodeJS.ProcessEnv = process.env
 }
 
 /**
+ * The longest connecting can take before it fails: every attempt running
+ * out its whole `perDialTimeout`, plus the pauses between attempts (0.2 s
+ * after the first, growing by 0.2 s up to 2 s). With the defaults (10
+ * attempts of 15 s) that is 159 s; `dialErrorLimit: 3, perDialTimeout: 5`
+ * make it 15.6 s. An attempt that meets an error (connection refused, host
+ * unreachable) ends sooner than its `perDialTimeout`.
+ */
+export function dialTimeLimitMs(settings: DialSettings): number {
+  let total = settings.attempts * settings.readyTimeoutMs;
+  for (let attempt = 1; attempt < settings.attempts; attempt++) total += dialPauseMs(attempt);
+  return total;
+}
+
+/**
  * A remote machine reached over SSH. One connection is opened on the first
  * `exec` and shared by every later one (each command gets its own channel,
- * so commands may run concurrently); if it drops, the next `exec` opens a new
- * one. Every command is sent as a single-quoted command line, so the remote
- * login shell, which must be a POSIX shell, runs exactly the argv given.
+ * so commands may run concurrently). Every command is sent as a single-quoted
+ * command line, so the remote login shell, which must be a POSIX shell, runs
+ * exactly the argv given.
+ *
+ * Nothing waits without a bound. Connecting takes at most
+ * {@link dialTimeLimitMs} (`dialErrorLimit` attempts of `perDialTimeout`
+ * each). A connection that stops answering keepalive requests (see
+ * {@link SshHostOptions}) counts as lost: the commands it was running fail
+ * at once, saying so, and the next `exec` connects anew. Each command's
+ * `timeoutMs` bounds everything it waits for once connected.
  *
  * The connection settings live in a private field: neither `JSON.stringify`,
  * `util.inspect` nor any error message shows a password or key.
@@ -84,9 +144,14 @@ export class SshHost implements Host {
   /** `user@host:port` (IPv6 addresses in brackets). */
   readonly name: string;
   readonly #connection: Connection;
+  readonly #keepaliveIntervalMs: number;
+  readonly #keepaliveCountMax: number;
   readonly #pinnedKey?: PinnedKey;
-  #client?: Client;
-  #dialing?: Promise<Client>;
+  /** The connection commands are started on, while it lasts. */
+  #live?: SshConnection;
+  /** The connection attempt in progress, which `close` aborts. */
+  #attempt?: SshConnection;
+  #dialing?: Promise<SshConnection>;
   #closed = false;
   #execCount = 0;
   #openChannels = 0;
@@ -96,8 +161,10 @@ export class SshHost implements Host {
    * Connects lazily: nothing happens until the first `exec`.
    * @throws ValidationError when `connection.hostKey` is not an OpenSSH public key
    */
-  constructor(connection: Connection) {
+  constructor(connection: Connection, options: SshHostOptions = {}) {
     this.#connection = connection;
+    this.#keepaliveIntervalMs = options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
+    this.#keepaliveCountMax = options.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX;
     const host = connection.host.includes(":") ? `[${connection.host}]` : connection.host;
     this.name = `${connection.user ?? "root"}@${host}:${connection.port ?? 22}`;
     if (connection.hostKey !== undefined) this.#pinnedKey = parseHostKey(connection.hostKey);
@@ -110,8 +177,11 @@ export class SshHost implements Host {
 
   /**
    * Runs argv on the remote host (through `sudo -n --` when `connection.sudo`).
-   * Rejects with `HostError` when the host cannot be reached or logged into,
-   * the command times out, or the connection drops while it runs.
+   * Rejects with `HostError` when the host cannot be reached or logged into
+   * (within {@link dialTimeLimitMs}), when `timeoutMs` runs out (spent only
+   * once connected: waiting for a free session, for the server to open it
+   * and for the command to end), or when the connection is lost while the
+   * command runs (noticed by keepalive, see {@link SshHostOptions}).
    *
    * A timeout closes the command's channel but cannot kill the command:
    * OpenSSH ignores SSH `signal` requests on root logins, and a user's signal
@@ -119,12 +189,16 @@ export class SshHost implements Host {
    * its caller needs its own bound (e.g. `iptables-restore -w SECONDS`).
    */
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const program = argv[0];
     const command = shellQuote(this.#connection.sudo ? ["sudo", "-n", "--", ...argv] : argv);
-    await this.#takeChannelSlot();
+    const budget = new TimeBudget(options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+    // Connect before queueing for a session, so that time spent connecting (bounded by the dial settings) is not spent from the budget.
+    await this.#connect();
+    await this.#takeChannelSlot(program, budget);
     try {
-      const channel = await this.#startCommand(command, argv[0]);
+      const { channel, connection } = await this.#startCommand(command, program, budget);
       this.#execCount += 1;
-      return await this.#collect(channel, argv[0], options.stdin ?? "", options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+      return await this.#collect(channel, connection, program, options.stdin ?? "", budget);
     } finally {
       this.#releaseChannelSlot();
     }
@@ -140,28 +214,41 @@ export class SshHost implements Host {
     return writeFileByExec((a, o) => this.exec(a, o), this.name, path, content);
   }
 
-  /** Ends the connection, waiting until it is closed; later calls to `exec` reject. */
+  /**
+   * Ends the connection (or the connection attempt), waiting until it is
+   * closed, at most about a second when the server no longer answers.
+   * Commands still running fail; later calls to `exec` reject.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    const client = this.#client ?? (await this.#dialing?.catch(() => undefined));
-    if (client === undefined || this.#client !== client) return;
-    this.#client = undefined;
-    await new Promise<void>((resolve) => client.once("close", () => resolve()).end());
+    this.#attempt?.socket.destroy();
+    const connection = this.#live ?? (await this.#dialing?.catch(() => undefined));
+    if (connection === undefined) return;
+    connection.lost ??= "this host was closed";
+    if (this.#live === connection) this.#live = undefined;
+    await shutDown(connection);
   }
 
   /**
-   * Opens a channel running `command`. Until it opens the command has not
+   * Opens a channel running `command`, spending the budget while waiting for
+   * the server to open it. Until it opens the command has not
    * started, so a failure is retried: on a new connection when this one died,
    * after a pause when sshd had no session free (it still counts sessions
    * whose close is in flight against `MaxSessions`).
    */
-  async #startCommand(command: string, program: string): Promise<ClientChannel> {
+  async #startCommand(command: string, program: string, budget: TimeBudget): Promise<{ channel: ClientChannel; connection: SshConnection }> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#connect();
+      const connection = await this.#connect();
+      const opening = openExecChannel(connection.client, command);
       try {
-        return await openExecChannel(client, command);
+        const channel = await budget.wait(opening, () => {
+          opening.then((late) => late.close(), () => undefined);
+          return this.#timedOut(program, budget, "it never started: the server did not open a session for it");
+        });
+        return { channel, connection };
       } catch (err) {
-        const connectionDied = this.#client !== client;
+        if (err instanceof HostError) throw err;
+        const connectionDied = this.#live !== connection;
         const refused = typeof (err as { reason?: unknown }).reason === "number";
         if (attempt >= CHANNEL_OPEN_ATTEMPTS || !(connectionDied || refused)) {
           throw new HostError(this.name, `cannot start \`${program}\`: ${this.#redact(errorMessage(err))}`);
@@ -171,67 +258,90 @@ export class SshHost implements Host {
     }
   }
 
-  /** Sends stdin, gathers output and resolves when the command exits. */
-  #collect(channel: ClientChannel, program: string, stdin: string, timeoutMs: number): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Sends stdin, gathers output and resolves when the command's channel
+   * closes, which needs the command and every process holding its output to
+   * end; the budget bounds that wait.
+   */
+  #collect(channel: ClientChannel, connection: SshConnection, program: string, stdin: string, budget: TimeBudget): Promise<ExecResult> {
+    let exited = false;
+    const finished = new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      const timer = setTimeout(() => {
-        reject(new HostError(this.name, `\`${program}\` did not finish within ${timeoutMs} ms`));
-        channel.close();
-      }, timeoutMs);
       channel.on("data", (d: Buffer) => stdout.push(d));
       channel.stderr.on("data", (d: Buffer) => stderr.push(d));
-      // ssh2 passes the exit status, or null and the signal's name, or nothing when the connection dropped.
+      channel.on("exit", () => (exited = true));
+      // ssh2 passes the exit status, or null and the signal's name, or nothing when there was neither.
       channel.on("close", (code?: number | null, signal?: string) => {
-        clearTimeout(timer);
-        if (code === undefined) {
-          reject(new HostError(this.name, `the connection dropped while \`${program}\` ran; it may or may not have taken effect`));
-          return;
+        if (code !== undefined) {
+          resolve({
+            code: code ?? 128 + signalNumber(signal),
+            stdout: Buffer.concat(stdout).toString("utf8"),
+            stderr: Buffer.concat(stderr).toString("utf8"),
+          });
+        } else if (connection.lost !== undefined) {
+          reject(new HostError(this.name, `the connection was lost while \`${program}\` ran (${connection.lost}); it may or may not have taken effect`));
+        } else {
+          reject(new HostError(this.name, `the server ended \`${program}\`'s session without an exit status; it may or may not have taken effect`));
         }
-        resolve({
-          code: code ?? 128 + signalNumber(signal),
-          stdout: Buffer.concat(stdout).toString("utf8"),
-          stderr: Buffer.concat(stderr).toString("utf8"),
-        });
       });
-      channel.end(stdin);
+    });
+    channel.end(stdin);
+    return budget.wait(finished, () => {
+      channel.close();
+      return this.#timedOut(program, budget, exited ? "it exited, but a process it started kept its output open" : undefined);
     });
   }
 
+  /** The error for a command whose budget ran out, with why when known. */
+  #timedOut(program: string, budget: TimeBudget, why: string | undefined): HostError {
+    return new HostError(this.name, `\`${program}\` did not finish within ${budget.totalMs} ms${why === undefined ? "" : `: ${why}`}`);
+  }
+
   /** The live connection, dialling one (shared by concurrent callers) when there is none. */
-  #connect(): Promise<Client> {
-    if (this.#closed) return Promise.reject(new HostError(this.name, "this host was closed and can no longer run commands"));
-    if (this.#client !== undefined) return Promise.resolve(this.#client);
+  #connect(): Promise<SshConnection> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#live !== undefined) return Promise.resolve(this.#live);
     this.#dialing ??= this.#dial().finally(() => (this.#dialing = undefined));
     return this.#dialing;
   }
 
+  #closedError(): HostError {
+    return new HostError(this.name, "this host was closed and can no longer run commands");
+  }
+
   /**
    * Dials up to `dialErrorLimit` times (see {@link dialSettings}), with a
-   * growing pause, retrying only transient network failures.
+   * growing pause, retrying only transient network failures; gives up
+   * within {@link dialTimeLimitMs}, or at once when the host is closed.
    */
-  async #dial(): Promise<Client> {
+  async #dial(): Promise<SshConnection> {
     const settings = dialSettings(this.#connection);
     for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw this.#closedError();
       try {
         return await this.#dialOnce(settings);
       } catch (err) {
         const failure = err as DialFailure;
+        if (this.#closed) throw this.#closedError();
         if (!failure.transient) throw new HostError(this.name, failure.reason);
         if (attempt >= settings.attempts) {
           throw new HostError(this.name, `cannot reach the SSH server: ${failure.reason} (after ${attempt} attempt${attempt === 1 ? "" : "s"})`);
         }
-        await sleep(Math.min(200 * attempt, 2000));
+        await sleep(dialPauseMs(attempt));
       }
     }
   }
 
-  /** One connection attempt; rejects with a `DialFailure`. */
-  #dialOnce(settings: DialSettings): Promise<Client> {
+  /**
+   * One connection attempt, bounded by ssh2's `readyTimeout` from the TCP
+   * connect to the end of authentication; rejects with a `DialFailure`.
+   */
+  #dialOnce(settings: DialSettings): Promise<SshConnection> {
     const c = this.#connection;
     const pinned = this.#pinnedKey;
-    const client = new Client();
+    const connection: SshConnection = { client: new Client(), socket: new Socket() };
+    const { client, socket } = connection;
     let offeredKey: Buffer | undefined;
     const config: ConnectConfig = {
       host: c.host,
@@ -242,6 +352,9 @@ export class SshHost implements Host {
       passphrase: c.privateKeyPassword,
       agent: settings.agent,
       readyTimeout: settings.readyTimeoutMs,
+      keepaliveInterval: this.#keepaliveIntervalMs,
+      keepaliveCountMax: this.#keepaliveCountMax,
+      sock: socket,
     };
     if (pinned !== undefined) {
       config.algorithms = { serverHostKey: hostKeyAlgorithms(pinned.type) };
@@ -252,21 +365,26 @@ export class SshHost implements Host {
     }
     return new Promise((resolve, reject) => {
       let ready = false;
-      const forget = () => {
-        if (this.#client === client) this.#client = undefined;
+      /** Records why the connection ended (the first reason heard) and stops starting commands on it. */
+      const lose = (reason: string) => {
+        connection.lost ??= reason;
+        if (this.#live === connection) this.#live = undefined;
       };
       client.on("ready", () => {
         ready = true;
-        this.#client = client;
-        resolve(client);
+        this.#attempt = undefined;
+        this.#live = connection;
+        resolve(connection);
       });
       client.on("error", (err: Error & { level?: string; code?: string }) => {
-        forget();
-        if (!ready) reject(this.#dialFailure(err, offeredKey, settings));
+        if (ready) lose(this.#lossReason(err));
+        else reject(this.#dialFailure(err, offeredKey, settings));
+        void shutDown(connection);
       });
-      client.on("end", forget);
+      client.on("end", () => lose("the server closed it"));
       client.on("close", () => {
-        forget();
+        lose("its socket closed");
+        if (this.#attempt === connection) this.#attempt = undefined;
         reject({ reason: "the server closed the connection during the handshake", transient: true } satisfies DialFailure);
       });
       const problem = credentialsProblem(c, settings) ?? privateKeyProblem(c.privateKey, c.privateKeyPassword);
@@ -275,11 +393,23 @@ export class SshHost implements Host {
         return;
       }
       try {
+        // Connecting first: ssh2 takes a given socket that is not connecting for one already connected.
+        socket.connect({ host: c.host, port: c.port ?? 22 });
+        this.#attempt = connection;
         client.connect(config);
       } catch (err) {
+        socket.destroy();
         reject({ reason: `cannot use the connection settings: ${this.#redact(errorMessage(err))}`, transient: false } satisfies DialFailure);
       }
     });
+  }
+
+  /** Why an established connection ended, from the error ssh2 reported. */
+  #lossReason(err: Error & { level?: string; code?: string }): string {
+    // Once ready, ssh2's only timeout is its keepalive's.
+    if (err.level === "client-timeout") return `no answer to keepalives for ${((this.#keepaliveCountMax + 1) * this.#keepaliveIntervalMs) / 1000} s`;
+    const network = err.code === undefined ? undefined : TRANSIENT_NETWORK_ERRORS[err.code];
+    return network ?? this.#redact(err.message);
   }
 
   /** Explains a failed connection attempt without repeating any secret. */
@@ -317,9 +447,20 @@ export class SshHost implements Host {
     return [password, privateKey, privateKeyPassword].reduce<string>((t, s) => (s ? t.replaceAll(s, "[secret]") : t), text);
   }
 
-  async #takeChannelSlot(): Promise<void> {
-    if (this.#openChannels < MAX_CHANNELS) this.#openChannels += 1;
-    else await new Promise<void>((resolve) => this.#waitingForChannel.push(resolve));
+  /** Waits, spending the budget, until fewer than `MAX_CHANNELS` commands run. */
+  async #takeChannelSlot(program: string, budget: TimeBudget): Promise<void> {
+    if (this.#openChannels < MAX_CHANNELS) {
+      this.#openChannels += 1;
+      return;
+    }
+    let handOver!: () => void;
+    const handed = new Promise<void>((resolve) => (handOver = resolve));
+    this.#waitingForChannel.push(handOver);
+    await budget.wait(handed, () => {
+      // Still queued: a slot handed over settles `handed` before any timer can fire.
+      this.#waitingForChannel.splice(this.#waitingForChannel.indexOf(handOver), 1);
+      return this.#timedOut(program, budget, `it never started: all ${MAX_CHANNELS} sessions of the connection stayed busy`);
+    });
   }
 
   /** Hands the slot to the next waiting command, or frees it. */
@@ -346,6 +487,28 @@ function privateKeyProblem(privateKey: string | undefined, passphrase: string | 
   if (!(parsed instanceof Error)) return undefined;
   if (/no passphrase given/.test(parsed.message)) return "privateKey is encrypted: set privateKeyPassword";
   return passphrase === undefined ? "privateKey is not an OpenSSH or PEM private key" : "privateKeyPassword does not decrypt privateKey, or privateKey is not an OpenSSH or PEM private key";
+}
+
+/** The pause after failed connection attempt number `attempt`. */
+function dialPauseMs(attempt: number): number {
+  return Math.min(200 * attempt, 2000);
+}
+
+/**
+ * Ends a connection politely and resolves once its socket has closed,
+ * destroying the socket if the server has not answered within
+ * `CLOSE_GRACE_MS` (it never will once the network is gone).
+ */
+function shutDown({ client, socket }: SshConnection): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.end();
+  });
 }
 
 /** Opens an exec channel on `client`. */

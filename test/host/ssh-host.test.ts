@@ -7,7 +7,7 @@ import { inspect, promisify } from "node:util";
 import type { types } from "@pulumi/command";
 import type { Connection } from "../../provider/connection";
 import { HostError, ValidationError } from "../../provider/errors";
-import { dialSettings, SshHost } from "../../provider/host/ssh-host";
+import { dialSettings, dialTimeLimitMs, SshHost } from "../../provider/host/ssh-host";
 import { connectionSchema } from "../../provider/schema/connection-schema";
 import { run } from "../support/netns";
 import { generateKey, startSshd, type KeyPair, type Sshd } from "../support/sshd";
@@ -121,7 +121,7 @@ describe("SshHost against a real sshd", () => {
     await sshd.dropConnections();
     const err = await running;
     expect(err).toBeInstanceOf(HostError);
-    expect(err.message).toMatch(/connection dropped while `sleep` ran/);
+    expect(err.message).toBe(`${host.name}: the connection was lost while \`sleep\` ran (the server closed it); it may or may not have taken effect`);
     expect((await host.exec(["true"])).code).toBe(0);
   });
 
@@ -134,6 +134,27 @@ describe("SshHost against a real sshd", () => {
     expect(err).toBeInstanceOf(HostError);
     expect(err.message).toBe(`${host.name}: \`sleep\` did not finish within 300 ms`);
     expect((await host.exec(["echo", "still here"])).stdout).toBe("still here\n");
+  });
+
+  it("times out a command that exited but left a process holding its output, saying so", async () => {
+    const host = connect();
+    const started = Date.now();
+    // The channel closes only when the background `sleep` lets go of stdout.
+    const err = await failure(host.exec(["sh", "-c", "sleep 3 & exit 0"], { timeoutMs: 500 }));
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(err.message).toBe(`${host.name}: \`sh\` did not finish within 500 ms: it exited, but a process it started kept its output open`);
+  });
+
+  it("counts the wait for a free session against the command's timeout", async () => {
+    const host = connect();
+    await host.exec(["true"]);
+    const busy = Array.from({ length: 8 }, () => host.exec(["sleep", "1"], { timeoutMs: 10_000 }));
+    const started = Date.now();
+    const err = await failure(host.exec(["true"], { timeoutMs: 300 }));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err.message).toBe(`${host.name}: \`true\` did not finish within 300 ms: it never started: all 8 sessions of the connection stayed busy`);
+    expect((await Promise.all(busy)).map((r) => r.code)).toEqual(Array(8).fill(0));
+    expect((await host.exec(["true"])).code).toBe(0); // the timed-out waiter gave its place back
   });
 
   it("accepts the pinned host key, choosing the pinned key type", async () => {
@@ -301,6 +322,13 @@ describe("@pulumi/command's connection settings", () => {
     expect(dialSettings({ host }, {})).toEqual({ attempts: 10, readyTimeoutMs: 15_000 });
     expect(dialSettings({ host, dialErrorLimit: 3, perDialTimeout: 20 }, {})).toEqual({ attempts: 3, readyTimeoutMs: 20_000 });
     expect(dialSettings({ host, dialErrorLimit: -1, perDialTimeout: 0 }, {})).toEqual({ attempts: 100, readyTimeoutMs: 600_000 });
+  });
+
+  it("bounds connecting by every attempt's perDialTimeout plus the pauses: 159 s by default", () => {
+    const host = "192.0.2.1";
+    expect(dialTimeLimitMs(dialSettings({ host }, {}))).toBe(159_000);
+    expect(dialTimeLimitMs(dialSettings({ host, dialErrorLimit: 3, perDialTimeout: 5 }, {}))).toBe(15_600);
+    expect(dialTimeLimitMs(dialSettings({ host, dialErrorLimit: 1, perDialTimeout: 1 }, {}))).toBe(1_000);
   });
 
   it("uses the agent at SSH_AUTH_SOCK only when no privateKey, password or agentSocketPath is given", () => {
