@@ -7,8 +7,8 @@ import { addressField, portOrRange } from "../schema/fields";
 import { ownedRules, ruleMatchShape, type RuleMatch } from "./docker-user-rule";
 import { resourceBaseShape } from "./resource-base";
 
-/** Validated arguments of a `PublishedPort`. */
-export const publishedPortSchema = z.object({
+/** Validated arguments of a `PublishedPort`; an unknown key is refused. */
+export const publishedPortSchema = z.strictObject({
   ...resourceBaseShape,
   hostPort: portOrRange,
   protocol: z.enum(["tcp", "udp"]).optional(),

@@ -34,7 +34,9 @@ export interface RuleResourceDefinition<A extends BaseArgs> {
    */
   readonly observedTables?: readonly TableName[];
   /**
-   * The output keys `observe` adds: read from the host, never compared as inputs.
+   * The output keys `observe` adds: read from the host, never compared as
+   * inputs, never validated as arguments. With {@link RULE_OUTPUTS}, the
+   * resource's whole list of outputs: adding one is adding its key here.
    * @default []
    */
   readonly observedOutputs?: readonly string[];
@@ -67,8 +69,18 @@ export interface ResourceEngine {
   delete(id: string, props: Props): Promise<void>;
 }
 
-/** Outputs that are not inputs: `drift`, as `read` found it. (`ruleText` is both: desired in inputs, live in outputs.) */
-const OUTPUT_ONLY = ["drift"];
+/**
+ * The outputs of every rule resource: `ruleText` and `drift`, as `read`
+ * found it. `ruleText` is also an input (`check` adds the text to be
+ * written; `diff` compares it with the live one); the others are not.
+ * Outputs travel back as inputs (`check`'s `ruleText`, the stored outputs
+ * `read` and `update` get), so they are set aside before the arguments are
+ * validated, which refuses every key it does not know.
+ */
+const RULE_OUTPUTS = ["ruleText", "drift"] as const;
+
+/** The key Pulumi adds to a dynamic resource's inputs: the serialized provider. Never an argument, never compared. */
+const PROVIDER_KEY = "__provider";
 
 /** The inputs that decide which firewall the rules live in: changing one replaces the resource. */
 const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
@@ -81,12 +93,16 @@ const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
  * drift; `delete` removes the resource's rules and nothing else.
  */
 export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>): ResourceEngine {
-  const outputOnly = new Set([...OUTPUT_ONLY, ...(definition.observedOutputs ?? [])]);
+  const outputKeys = [...RULE_OUTPUTS, ...(definition.observedOutputs ?? [])];
+  const outputOnly = new Set(outputKeys.filter((k) => k !== "ruleText"));
   // Not compared by diff: outputs, and the provider's own code (a new version of this package is not a change).
-  const notCompared = new Set([...outputOnly, "__provider"]);
+  const notCompared = new Set([...outputOnly, PROVIDER_KEY]);
+  // What the schema validates: everything but outputs and the provider's code.
+  const notArguments = new Set([...outputKeys, PROVIDER_KEY]);
+  const argumentsOf = (props: Props): Props => withoutKeys(props, notArguments);
 
   const desired = (props: Props): { args: A; rules: Record<Family, OwnedRule[]> } => {
-    const args = parseOrThrow(definition.schema, props);
+    const args = parseOrThrow(definition.schema, argumentsOf(props));
     return { args, rules: definition.rules(args) };
   };
 
@@ -107,7 +123,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
   return {
     async check(_olds, news) {
-      const issues = findIssues(definition.schema, news);
+      const issues = findIssues(definition.schema, argumentsOf(news));
       if (issues.length === 0 && !containsUnknown(news)) {
         try {
           return { inputs: { ...news, ruleText: ruleText(desired(news).rules) }, failures: [] };

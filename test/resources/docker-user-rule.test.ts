@@ -85,6 +85,47 @@ describe("DockerUserRule check", () => {
   });
 });
 
+describe("DockerUserRule check: unknown keys", () => {
+  it("refuses a misspelled key, naming the key it most likely meant, instead of dropping it", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, { ...base, action: "ACCEPT", sourc: "10.0.0.0/8" });
+    expect(f).toEqual([{ property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' }]);
+    expect(inputs.ruleText).toBeUndefined();
+  });
+
+  it("reports each unknown key as its own failure, next to every other problem", async () => {
+    const result = await failures({ Action: "DROP", protcol: "tcp", bogus: 1, priority: 1000, in_interface: "eth0" });
+    expect(result).toEqual(
+      expect.arrayContaining([
+        { property: "Action", reason: 'unknown property "Action"; did you mean "action"?' },
+        { property: "protcol", reason: 'unknown property "protcol"; did you mean "protocol"?' },
+        { property: "in_interface", reason: 'unknown property "in_interface"; did you mean "inInterface"?' },
+        { property: "bogus", reason: 'unknown property "bogus"' },
+      ]),
+    );
+    expect(result.map((f) => f.property).sort()).toEqual(["Action", "bogus", "in_interface", "priority", "protcol"]);
+  });
+
+  it("names the closest connection key for a misspelled one, and never suggests the engine's own keys", async () => {
+    expect(await failures({ connection: { host: "192.0.2.1", hostkey: "ssh-ed25519 AAAA" } })).toEqual([
+      { property: "connection.hostkey", reason: 'unknown property "hostkey"; did you mean "hostKey"?' },
+    ]);
+    expect(await failures({ owner: "x" })).toEqual([{ property: "owner", reason: 'unknown property "owner"' }]);
+  });
+
+  it("lets through the keys the engine carries: the provider's code and the outputs that come back as inputs", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, { ...base, family: "ipv4", __provider: "exports.handler = …", ruleText: { ipv4: "stale" }, drift: ["stale"] });
+    expect(f).toEqual([]);
+    expect(inputs.ruleText).toEqual({ ipv4: `-A DOCKER-USER -m comment --comment "pdf:${OWNER}:500:0" -j DROP` });
+  });
+
+  it("reports an unknown key during a preview too, whatever its value", async () => {
+    expect(await failures({ sourc: UNKNOWN, connection: { host: UNKNOWN, bogus: true } })).toEqual([
+      { property: "connection.bogus", reason: 'unknown property "bogus"' },
+      { property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' },
+    ]);
+  });
+});
+
 describe("families", () => {
   it.each([
     [{}, ["ipv4", "ipv6"]],
