@@ -126,6 +126,70 @@ describe("DockerUserRule check: unknown keys", () => {
   });
 });
 
+describe("DockerUserRule check: unknown keys", () => {
+  it("refuses a misspelled key, naming the key it most likely meant, instead of dropping it", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, { ...base, action: "ACCEPT", sourc: "10.0.0.0/8" });
+    expect(f).toEqual([{ property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' }]);
+    expect(inputs.ruleText).toBeUndefined();
+  });
+
+  it("reports each unknown key as its own failure, next to every other problem", async () => {
+    const result = await failures({ Action: "DROP", protcol: "tcp", bogus: 1, priority: 1000, in_interface: "eth0" });
+    expect(result).toEqual(
+      expect.arrayContaining([
+        { property: "Action", reason: 'unknown property "Action"; did you mean "action"?' },
+        { property: "protcol", reason: 'unknown property "protcol"; did you mean "protocol"?' },
+        { property: "in_interface", reason: 'unknown property "in_interface"; did you mean "inInterface"?' },
+        { property: "bogus", reason: 'unknown property "bogus"' },
+      ]),
+    );
+    expect(result.map((f) => f.property).sort()).toEqual(["Action", "bogus", "in_interface", "priority", "protcol"]);
+  });
+
+  it("names the closest connection key for a misspelled one, and never suggests the engine's own keys", async () => {
+    expect(await failures({ connection: { host: "192.0.2.1", hostkey: "ssh-ed25519 AAAA" } })).toEqual([
+      { property: "connection.hostkey", reason: 'unknown property "hostkey"; did you mean "hostKey"?' },
+    ]);
+    expect(await failures({ owner: "x" })).toEqual([{ property: "owner", reason: 'unknown property "owner"' }]);
+  });
+
+  it("lets through the keys the engine carries: the provider's code and the outputs that come back as inputs", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, { ...base, family: "ipv4", __provider: "exports.handler = …", ruleText: { ipv4: "stale" }, drift: ["stale"] });
+    expect(f).toEqual([]);
+    expect(inputs.ruleText).toEqual({ ipv4: `-A DOCKER-USER -m comment --comment "pdf:${OWNER}:500:0" -j DROP` });
+  });
+
+  it("reports an unknown key during a preview too, whatever its value", async () => {
+    expect(await failures({ sourc: UNKNOWN, connection: { host: UNKNOWN, bogus: true } })).toEqual([
+      { property: "connection.bogus", reason: 'unknown property "bogus"' },
+      { property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' },
+    ]);
+  });
+});
+
+describe("DockerUserRule check: addresses", () => {
+  it.each([
+    ["source", "10.1.2.3/8", '"10.1.2.3/8" has host bits set; did you mean "10.0.0.0/8"?'],
+    ["destination", "2001:db8::1/32", '"2001:db8::1/32" has host bits set; did you mean "2001:db8::/32"?'],
+    ["originalSource", "!192.168.1.1/24", '"192.168.1.1/24" has host bits set; did you mean "192.168.1.0/24"?'],
+    ["originalDestination", "203.0.113.9/0", '"203.0.113.9/0" has host bits set; did you mean "0.0.0.0/0"?'],
+  ])("refuses %s %j, a network with host bits set, naming the network instead of changing it", async (field, value, reason) => {
+    expect(await failures({ [field]: value })).toEqual([{ property: field, reason }]);
+  });
+
+  it("keeps plain addresses, host prefixes, networks and ranges as they are", async () => {
+    const { failures: f, inputs } = await dockerUserRule.check({}, {
+      ...base,
+      source: "192.0.2.7",
+      destination: "172.17.0.2/32",
+      originalSource: "10.0.0.0/8",
+      sourceRange: "192.0.2.10-192.0.2.20",
+    });
+    expect(f).toEqual([]);
+    expect((inputs.ruleText as { ipv4: string }).ipv4).toContain("-s 192.0.2.7/32 -d 172.17.0.2/32 -m iprange --src-range 192.0.2.10-192.0.2.20 -m conntrack --ctorigsrc 10.0.0.0/8 ");
+  });
+});
+
 describe("families", () => {
   it.each([
     [{}, ["ipv4", "ipv6"]],
@@ -140,7 +204,7 @@ describe("families", () => {
 });
 
 describe("dockerUserRules", () => {
-  it("renders canonical forms: masked networks, compressed IPv6, multiport lists, REJECT per family", () => {
+  it("renders canonical forms: compressed IPv6, multiport lists, REJECT per family", () => {
     const rules = dockerUserRules({
       __owner: OWNER,
       action: "REJECT",
@@ -153,12 +217,12 @@ describe("dockerUserRules", () => {
       `-A DOCKER-USER -p tcp -m multiport --dports 443,8000:8010,80 -m conntrack --ctstate NEW,ESTABLISHED -m comment --comment "pdf:${OWNER}:500:0" -j REJECT --reject-with icmp-port-unreachable`,
     );
     expect(rules.ipv6[0].text).toMatch(/--reject-with icmp6-port-unreachable$/);
-    const [v6] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "2001:0DB8:0:0::1", destination: "2001:db8:1:2::5/48" }).ipv6;
+    const [v6] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "2001:0DB8:0:0::1", destination: "2001:0DB8:0001:0000::/48" }).ipv6;
     expect(v6.text).toContain("-s 2001:db8::1/128 -d 2001:db8:1::/48 ");
   });
 
   it("prints a host address with /32 in -s and without it in conntrack", () => {
-    const [rule] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "192.0.2.7", originalSource: "192.0.2.7", originalDestination: "10.1.2.3/8" }).ipv4;
+    const [rule] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "192.0.2.7", originalSource: "192.0.2.7", originalDestination: "10.0.0.0/8" }).ipv4;
     expect(rule.text).toContain("-s 192.0.2.7/32 ");
     expect(rule.text).toContain("--ctorigsrc 192.0.2.7 --ctorigdst 10.0.0.0/8 --ctdir ORIGINAL");
   });

@@ -59,6 +59,38 @@ describe("PublishedPort check", () => {
   });
 });
 
+describe("PublishedPort check", () => {
+  const base = { __owner: OWNER, hostPort: 8080, allowFrom: ["203.0.113.7"] };
+  const failures = async (news: Record<string, unknown>) => (await publishedPort.check({}, { ...base, ...news })).failures;
+
+  it("refuses a misspelled key, naming the key it most likely meant, instead of dropping it", async () => {
+    const { allowFrom, ...rest } = base;
+    expect((await publishedPort.check({}, { ...rest, allowfrom: allowFrom })).failures).toEqual([
+      { property: "allowFrom", reason: expect.stringMatching(/expected array/) },
+      { property: "allowfrom", reason: 'unknown property "allowfrom"; did you mean "allowFrom"?' },
+    ]);
+    expect(await failures({ inInterfce: "eth0", hostport: 80 })).toEqual([
+      { property: "inInterfce", reason: 'unknown property "inInterfce"; did you mean "inInterface"?' },
+      { property: "hostport", reason: 'unknown property "hostport"; did you mean "hostPort"?' },
+    ]);
+  });
+
+  it("refuses a DockerUserRule key it does not have", async () => {
+    expect(await failures({ sourceRange: "192.0.2.1-192.0.2.9" })).toEqual([{ property: "sourceRange", reason: 'unknown property "sourceRange"' }]);
+  });
+
+  it("lets through the provider's code and every output that comes back as an input", async () => {
+    const outputs = { ruleText: { ipv4: "stale" }, drift: [], published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] };
+    expect(await failures({ __provider: "exports.handler = …", ...outputs })).toEqual([]);
+  });
+
+  it("refuses a network with host bits set in allowFrom, naming the network", async () => {
+    expect(await failures({ allowFrom: ["203.0.113.7", "198.51.100.1/24"] })).toEqual([
+      { property: "allowFrom[1]", reason: '"198.51.100.1/24" has host bits set; did you mean "198.51.100.0/24"?' },
+    ]);
+  });
+});
+
 describe("observePublishedPort", () => {
   it("reads Docker's DNAT: every-address publish and container target", () => {
     const snapshot = { ipv4: fixture("02-published-8080.v4.txt"), ipv6: parseSave("") };
