@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAddress, parseRange } from "./address";
+import { quote } from "./quote";
 
 /**
  * Validators for the string and number fields users give. Every string that
@@ -26,14 +27,34 @@ export const rangeField = z.string().superRefine((text, ctx) => {
   if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
 });
 
-/** A Linux interface name (1–15 characters, `+` as a trailing wildcard); a leading `!` negates. */
+/** Characters allowed in an interface name: a subset of what the kernel allows, without `/`, `:`, whitespace or any shell metacharacter. */
+const INTERFACE_ALPHABET = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * A Linux interface name as the kernel takes it (1–15 bytes, not `.` or
+ * `..`) from a safe alphabet (letters, digits, `_`, `.`, `-`), not starting
+ * with `-` (iptables would read it as an option), and `+` only at the end, as
+ * iptables' wildcard; a leading `!` negates. The 15-byte limit is this
+ * field's maximum size.
+ */
 export const interfaceField = z.string().superRefine((text, ctx) => {
   const name = splitNegation(text).body;
-  if (name.length < 1 || name.length > 15) ctx.addIssue({ code: "custom", message: `interface name "${name}" must be 1–15 characters long` });
-  else if (!/^[A-Za-z0-9_.-]+\+?$/.test(name) || name === "." || name === "..") {
-    ctx.addIssue({ code: "custom", message: `interface name "${name}" may contain only letters, digits, "_", "." and "-", with an optional trailing "+"` });
-  }
+  const problem = interfaceProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: `interface name ${quote(name)} ${problem}` });
 });
+
+/** What is wrong with an interface name, completing "interface name "…" ", or `undefined` when nothing is. */
+function interfaceProblem(name: string): string | undefined {
+  const bytes = Buffer.byteLength(name);
+  const stem = name.endsWith("+") ? name.slice(0, -1) : name;
+  if (bytes < 1 || bytes > 15) return "must be 1–15 characters long";
+  if (name === "." || name === "..") return 'is not allowed: the kernel reserves "." and ".."';
+  if (name.startsWith("-")) return 'must not start with "-": iptables would read it as an option';
+  if (stem === "") return "matches every interface: leave the field out instead";
+  if (stem.includes("+")) return 'may have "+" only at the end, as a wildcard';
+  if (!INTERFACE_ALPHABET.test(stem)) return 'may contain only letters, digits, "_", "." and "-", with an optional trailing "+"';
+  return undefined;
+}
 
 const PORT_MESSAGE = "a port is a whole number from 1 to 65535";
 

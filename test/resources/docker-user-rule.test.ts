@@ -190,6 +190,35 @@ describe("DockerUserRule check: addresses", () => {
   });
 });
 
+describe("DockerUserRule check: interface names", () => {
+  it.each([
+    ["--comment", 'interface name "--comment" must not start with "-": iptables would read it as an option'],
+    ["!-i", 'interface name "-i" must not start with "-": iptables would read it as an option'],
+    [".", 'interface name "." is not allowed: the kernel reserves "." and ".."'],
+    ["..", 'interface name ".." is not allowed: the kernel reserves "." and ".."'],
+    ["eth+0", 'interface name "eth+0" may have "+" only at the end, as a wildcard'],
+    ["eth0++", 'interface name "eth0++" may have "+" only at the end, as a wildcard'],
+    ["+", 'interface name "+" matches every interface: leave the field out instead'],
+    ["", 'interface name "" must be 1–15 characters long'],
+    ["!", 'interface name "" must be 1–15 characters long'],
+    ["sixteen-chars-xx", 'interface name "sixteen-chars-xx" must be 1–15 characters long'],
+    ["ethé", 'interface name "ethé" may contain only letters, digits, "_", "." and "-", with an optional trailing "+"'],
+    ["eth0:1", 'interface name "eth0:1" may contain only letters, digits, "_", "." and "-", with an optional trailing "+"'],
+    ["br/0", 'interface name "br/0" may contain only letters, digits, "_", "." and "-", with an optional trailing "+"'],
+    ["eth 0", 'interface name "eth 0" may contain only letters, digits, "_", "." and "-", with an optional trailing "+"'],
+  ])("refuses %j", async (name, reason) => {
+    expect(await failures({ inInterface: name })).toEqual([{ property: "inInterface", reason }]);
+  });
+
+  it("counts the kernel's limit in bytes", async () => {
+    expect(await failures({ outInterface: "é".repeat(8) })).toEqual([{ property: "outInterface", reason: expect.stringMatching(/must be 1–15 characters long/) }]);
+  });
+
+  it.each(["eth0", "eth+", "veth1a2b3c4+", "br-1a2b3c4d5e6f", "!docker0", "! eth0.100", "a", "abcdefghijklmn+", "wg_0-a.b"])("accepts %j", async (name) => {
+    expect(await failures({ inInterface: name, outInterface: name })).toEqual([]);
+  });
+});
+
 describe("families", () => {
   it.each([
     [{}, ["ipv4", "ipv6"]],
