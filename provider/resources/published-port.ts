@@ -3,7 +3,7 @@ import { publishedPorts, portsOverlap } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
 import type { Rulesets } from "../host-session";
 import type { OwnedRule } from "../planner";
-import { addressField, portOrRange } from "../schema/fields";
+import { addressField, itemLimit, portOrRange } from "../schema/fields";
 import { ownedRules, ruleMatchShape, type RuleMatch } from "./docker-user-rule";
 import { resourceBaseShape } from "./resource-base";
 
@@ -12,7 +12,9 @@ export const publishedPortSchema = z.strictObject({
   ...resourceBaseShape,
   hostPort: portOrRange,
   protocol: z.enum(["tcp", "udp"]).optional(),
-  allowFrom: z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })).max(200),
+  allowFrom: itemLimit(200, "at most 200 addresses in allowFrom").pipe(
+    z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })),
+  ),
   inInterface: ruleMatchShape.inInterface,
   family: ruleMatchShape.family,
   priority: ruleMatchShape.priority,
