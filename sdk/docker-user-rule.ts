@@ -2,7 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { ownerKey, secretConnection, type TargetArgs } from "./connection";
 import { engineProvider } from "./engine-provider";
 
-/** Arguments of a {@link DockerUserRule}. Every string is validated before anything reaches the host. */
+/**
+ * Arguments of a {@link DockerUserRule}. Every string is validated before
+ * anything reaches the host; an unknown key is refused (naming the key it
+ * most likely meant), and so is a network with host bits set (`10.1.2.3/8`
+ * for `10.0.0.0/8`), which iptables would silently change.
+ */
 export interface DockerUserRuleArgs extends TargetArgs {
   /**
    * Which firewalls get the rule: `iptables` (`ipv4`), `ip6tables` (`ipv6`) or both.
@@ -25,9 +30,9 @@ export interface DockerUserRuleArgs extends TargetArgs {
   readonly sourceRange?: pulumi.Input<string>;
   /** Destination address range `first-last` (`-m iprange --dst-range`); a leading `!` negates. */
   readonly destinationRange?: pulumi.Input<string>;
-  /** Interface the packet arrived on (`-i`); `+` at the end is a wildcard, a leading `!` negates. */
+  /** Interface the packet arrived on (`-i`): 1–15 letters, digits, `_`, `.` or `-`, not starting with `-`; `+` at the end is a wildcard, a leading `!` negates. */
   readonly inInterface?: pulumi.Input<string>;
-  /** Interface the packet leaves by (`-o`); `+` at the end is a wildcard, a leading `!` negates. */
+  /** Interface the packet leaves by (`-o`), named as for `inInterface`; `+` at the end is a wildcard, a leading `!` negates. */
   readonly outInterface?: pulumi.Input<string>;
   /**
    * Protocol (`-p`). `icmp` implies IPv4 and `icmpv6` IPv6.
@@ -49,9 +54,16 @@ export interface DockerUserRuleArgs extends TargetArgs {
    * working when a container is recreated with a new address.
    */
   readonly originalDestinationPort?: pulumi.Input<number | string>;
-  /** Connection states to match (`-m conntrack --ctstate`). */
+  /** Connection states to match (`-m conntrack --ctstate`), each at most once. */
   readonly ctstate?: pulumi.Input<pulumi.Input<"INVALID" | "NEW" | "RELATED" | "ESTABLISHED" | "UNTRACKED" | "SNAT" | "DNAT">[]>;
-  /** Your comment, kept in the rule after our ownership tag (letters, digits, spaces and `.,:/_+=@%#-`). */
+  /**
+   * Your comment, kept in the rule after our ownership tag: at most 128
+   * characters, each a letter, digit, space or one of `. , : / _ + = @ % # -`
+   * (no quotes, newlines or shell metacharacters). iptables keeps at most 255
+   * characters of comment, and the tag
+   * (`pdf:<project>/<stack>/rule/<name>:<priority>:0`) and a space come
+   * first, so long project, stack or resource names leave less room.
+   */
   readonly comment?: pulumi.Input<string>;
 }
 

@@ -2,7 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ownerKey, secretConnection, type TargetArgs } from "./connection";
 import { engineProvider } from "./engine-provider";
 
-/** Arguments of a {@link PublishedPort}. */
+/**
+ * Arguments of a {@link PublishedPort}. Every string is validated before
+ * anything reaches the host, and an unknown key is refused (naming the key
+ * it most likely meant).
+ */
 export interface PublishedPortArgs extends TargetArgs {
   /** The host port a container is published on (`-p 8080:80` → 8080), or a range `"8000:8010"`. */
   readonly hostPort: pulumi.Input<number | string>;
@@ -11,7 +15,7 @@ export interface PublishedPortArgs extends TargetArgs {
    * @default "tcp"
    */
   readonly protocol?: pulumi.Input<"tcp" | "udp">;
-  /** Addresses and networks (IPv4 or IPv6) that may connect; everyone else is dropped. Empty means nobody from outside. */
+  /** Addresses and networks (IPv4 or IPv6, no host bits set, at most 200) that may connect; everyone else is dropped. Empty means nobody from outside. */
   readonly allowFrom: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * The interface outside traffic arrives on (e.g. `eth0`). When omitted the
@@ -28,7 +32,14 @@ export interface PublishedPortArgs extends TargetArgs {
    * @default 500
    */
   readonly priority?: pulumi.Input<number>;
-  /** Your comment, kept in each rule after our ownership tag. */
+  /**
+   * Your comment, kept in each rule after our ownership tag: at most 128
+   * characters, each a letter, digit, space or one of `. , : / _ + = @ % # -`
+   * (no quotes, newlines or shell metacharacters). iptables keeps at most 255
+   * characters of comment, and the tag
+   * (`pdf:<project>/<stack>/port/<name>:<priority>:<index>`) and a space come
+   * first, so long project, stack or resource names leave less room.
+   */
   readonly comment?: pulumi.Input<string>;
 }
 

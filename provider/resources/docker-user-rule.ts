@@ -48,8 +48,8 @@ export const ruleMatchShape = {
   comment: commentField.optional(),
 };
 
-/** Validated arguments of a `DockerUserRule`. */
-export const dockerUserRuleSchema = z.object({ ...resourceBaseShape, ...ruleMatchShape }).superRefine((args, ctx) => {
+/** Validated arguments of a `DockerUserRule`; an unknown key is refused. */
+export const dockerUserRuleSchema = z.strictObject({ ...resourceBaseShape, ...ruleMatchShape }).superRefine((args, ctx) => {
   const families = familiesOf(args);
   if (typeof families === "string") ctx.addIssue({ code: "custom", path: ["family"], message: families });
   if (args.destinationPort !== undefined && args.protocol !== "tcp" && args.protocol !== "udp") {

@@ -6,17 +6,19 @@ import { publishedPorts, portsOverlap, type PublishedMapping } from "../docker/p
 import { FAMILIES, type Family } from "../family";
 import type { FamilyRules, Snapshot } from "../host-session";
 import { parseAddress } from "../schema/address";
-import { addressField, portOrRange } from "../schema/fields";
+import { addressField, itemLimit, portOrRange } from "../schema/fields";
 import { ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
 import type { Observation } from "./rule-resource";
 import { resourceBaseShape } from "./resource-base";
 
-/** Validated arguments of a `PublishedPort`. */
-export const publishedPortSchema = z.object({
+/** Validated arguments of a `PublishedPort`; an unknown key is refused. */
+export const publishedPortSchema = z.strictObject({
   ...resourceBaseShape,
   hostPort: portOrRange,
   protocol: z.enum(["tcp", "udp"]).optional(),
-  allowFrom: z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })).max(200),
+  allowFrom: itemLimit(200, "at most 200 addresses in allowFrom").pipe(
+    z.array(addressField.refine((a) => !a.startsWith("!"), { message: "allowFrom lists who may connect; negation is not allowed here" })),
+  ),
   inInterface: ruleMatchShape.inInterface,
   family: ruleMatchShape.family,
   priority: ruleMatchShape.priority,

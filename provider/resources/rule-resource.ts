@@ -38,7 +38,9 @@ export interface RuleResourceDefinition<A extends BaseArgs> {
   /** Extra outputs and drift read from the host. */
   observe?(args: A, snapshot: Snapshot): Observation;
   /**
-   * The output keys `observe` adds: read from the host, never compared as inputs.
+   * The output keys `observe` adds: read from the host, never compared as
+   * inputs, never validated as arguments. With {@link RULE_OUTPUTS}, the
+   * resource's whole list of outputs: adding one is adding its key here.
    * @default []
    */
   readonly observedOutputs?: readonly string[];
@@ -71,8 +73,18 @@ export interface ResourceEngine {
   delete(id: string, props: Props): Promise<void>;
 }
 
-/** Outputs that are not inputs: `drift`, as `read` found it. (`ruleText` is both: desired in inputs, live in outputs.) */
-const OUTPUT_ONLY = ["drift"];
+/**
+ * The outputs of every rule resource: `ruleText` and `drift`, as `read`
+ * found it. `ruleText` is also an input (`check` adds the text to be
+ * written; `diff` compares it with the live one); the others are not.
+ * Outputs travel back as inputs (`check`'s `ruleText`, the stored outputs
+ * `read` and `update` get), so they are set aside before the arguments are
+ * validated, which refuses every key it does not know.
+ */
+const RULE_OUTPUTS = ["ruleText", "drift"] as const;
+
+/** The key Pulumi adds to a dynamic resource's inputs: the serialized provider. Never an argument, never compared. */
+const PROVIDER_KEY = "__provider";
 
 /** The inputs that decide which firewall the rules live in: changing one replaces the resource. */
 const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
@@ -85,9 +97,13 @@ const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
  * drift; `delete` removes the resource's rules and nothing else.
  */
 export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>): ResourceEngine {
-  const outputOnly = new Set([...OUTPUT_ONLY, ...(definition.observedOutputs ?? [])]);
+  const outputKeys = [...RULE_OUTPUTS, ...(definition.observedOutputs ?? [])];
+  const outputOnly = new Set(outputKeys.filter((k) => k !== "ruleText"));
   // Not compared by diff: outputs, and the provider's own code (a new version of this package is not a change).
-  const notCompared = new Set([...outputOnly, "__provider"]);
+  const notCompared = new Set([...outputOnly, PROVIDER_KEY]);
+  // What the schema validates: everything but outputs and the provider's code.
+  const notArguments = new Set([...outputKeys, PROVIDER_KEY]);
+  const argumentsOf = (props: Props): Props => withoutKeys(props, notArguments);
 
   const session = (target: StoredTarget) => sessionFor(target.connection, target.iptablesBackend);
 
@@ -99,17 +115,17 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
   });
 
   const apply = async (inputs: Props): Promise<Props> => {
-    const args = parseOrThrow(definition.schema, inputs);
+    const args = parseOrThrow(definition.schema, argumentsOf(inputs));
     const { snapshot } = await session(args).apply({ owner: args.__owner, rules: (s) => definition.rules(args, s) });
     return outputs(inputs, liveRules(snapshot, args.__owner), [], definition.observe?.(args, snapshot));
   };
 
   return {
     async check(_olds, news) {
-      const issues = findIssues(definition.schema, news);
+      const issues = findIssues(definition.schema, argumentsOf(news));
       if (issues.length === 0 && !containsUnknown(news)) {
         try {
-          return { inputs: { ...news, ruleText: ruleText(definition.rules(parseOrThrow(definition.schema, news))) }, failures: [] };
+          return { inputs: { ...news, ruleText: ruleText(definition.rules(parseOrThrow(definition.schema, argumentsOf(news)))) }, failures: [] };
         } catch (error) {
           if (!(error instanceof ValidationError)) throw error;
           issues.push(...error.issues);
@@ -139,7 +155,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
       if (FAMILIES.every((f) => live[f].length === 0)) return { id: "", props: {} };
       let args: A;
       try {
-        args = parseOrThrow(definition.schema, props);
+        args = parseOrThrow(definition.schema, argumentsOf(props));
       } catch (error) {
         // State written by another version: report it rather than fail the refresh; the next `up` rewrites it.
         if (!(error instanceof ValidationError)) throw error;

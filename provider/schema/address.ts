@@ -1,10 +1,11 @@
 import ipaddr from "ipaddr.js";
 import type { Family } from "../family";
+import { quote } from "./quote";
 
 /** A validated address or network, in the forms iptables prints. */
 export interface Address {
   readonly family: Family;
-  /** The network address (host bits cleared), as iptables prints it. */
+  /** The address, or the network address (no host bits set), as iptables prints it. */
   readonly address: string;
   /** Prefix length: 32 or 128 for a single host. */
   readonly prefix: number;
@@ -13,17 +14,20 @@ export interface Address {
 /**
  * Parses an IPv4 or IPv6 address or CIDR network (`192.0.2.7`,
  * `198.51.100.0/24`, `2001:db8::/32`). Returns a message instead when the
- * text is not one. Host bits are cleared, as iptables does.
+ * text is not one, or is a network with host bits set (`10.1.2.3/8`): iptables
+ * would silently clear them, so the message names the network it would be.
  */
 export function parseAddress(text: string): Address | string {
   const [addr, prefixText, extra] = text.split("/");
-  if (extra !== undefined) return `"${text}" is not an address or CIDR network`;
+  if (extra !== undefined) return `${quote(text)} is not an address or CIDR network`;
   const family = ipaddr.IPv4.isValidFourPartDecimal(addr) ? "ipv4" : isPlainIPv6(addr) ? "ipv6" : undefined;
-  if (!family) return `"${text}" is not an IPv4 or IPv6 address${prefixText === undefined ? "" : " or network"}`;
+  if (!family) return `${quote(text)} is not an IPv4 or IPv6 address${prefixText === undefined ? "" : " or network"}`;
   const max = family === "ipv4" ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-  if (!(prefix >= 0 && prefix <= max)) return `"${text}" has an invalid prefix length (0–${max})`;
+  if (!(prefix >= 0 && prefix <= max)) return `${quote(text)} has an invalid prefix length (0–${max})`;
   const network = family === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${prefix}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${prefix}`);
+  const given = ipaddr.parse(addr).toByteArray();
+  if (compareBytes(given, network.toByteArray()) !== 0) return `${quote(text)} has host bits set; did you mean ${quote(`${render(network)}/${prefix}`)}?`;
   return { family, address: render(network), prefix };
 }
 
@@ -33,15 +37,15 @@ export function parseAddress(text: string): Address | string {
  */
 export function parseRange(text: string): { family: Family; text: string } | string {
   const parts = text.split("-");
-  if (parts.length !== 2) return `"${text}" is not a range like 192.0.2.10-192.0.2.20`;
+  if (parts.length !== 2) return `${quote(text)} is not a range like 192.0.2.10-192.0.2.20`;
   const [first, last] = parts.map(parseAddress);
   if (typeof first === "string" || typeof last === "string" || first.prefix !== (first.family === "ipv4" ? 32 : 128) || last.prefix !== first.prefix) {
-    return `"${text}" is not a range of two addresses like 192.0.2.10-192.0.2.20`;
+    return `${quote(text)} is not a range of two addresses like 192.0.2.10-192.0.2.20`;
   }
-  if (first.family !== last.family) return `"${text}" mixes IPv4 and IPv6`;
+  if (first.family !== last.family) return `${quote(text)} mixes IPv4 and IPv6`;
   const a = ipaddr.parse(first.address).toByteArray();
   const b = ipaddr.parse(last.address).toByteArray();
-  if (compareBytes(a, b) > 0) return `"${text}" starts after it ends`;
+  if (compareBytes(a, b) > 0) return `${quote(text)} starts after it ends`;
   return { family: first.family, text: `${first.address}-${last.address}` };
 }
 

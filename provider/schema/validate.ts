@@ -1,5 +1,7 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { ValidationError, type ValidationIssue } from "../errors";
+import { closestKey } from "./closest-key";
+import { quote } from "./quote";
 
 /** The value Pulumi passes for an input that is not known yet (during preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -15,26 +17,44 @@ export function containsUnknown(value: unknown): boolean {
 /**
  * Validates input against a schema and returns every problem with its
  * property path. Problems in properties whose value is not known yet are
- * left out: they are checked again once the value is known.
+ * left out: they are checked again once the value is known. An unknown key
+ * is reported whatever its value.
  */
 export function findIssues(schema: z.ZodType, input: Record<string, unknown>): ValidationIssue[] {
   const result = schema.safeParse(input);
   if (result.success) return [];
-  return toIssues(result.error.issues).filter((i) => !(i.path.length > 0 && containsUnknown(input[String(i.path[0])])));
+  const reportable = result.error.issues.filter((i) => i.code === "unrecognized_keys" || !(i.path.length > 0 && containsUnknown(input[String(i.path[0])])));
+  return toIssues(schema, reportable);
 }
 
 /** Parses input or throws a `ValidationError` listing every problem. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(toIssues(result.error.issues));
+  throw new ValidationError(toIssues(schema, result.error.issues));
 }
 
-/** zod's issues as ours; an unknown key becomes one issue at that key's own path. */
-function toIssues(issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
+/** zod's issues as ours; an unknown key becomes one issue at that key's own path, naming the key it most likely meant. */
+function toIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
   return issues.flatMap((i) => {
     const path = i.path.map((p) => (typeof p === "number" ? p : String(p)));
-    if (i.code === "unrecognized_keys") return i.keys.map((key) => ({ path: [...path, key], message: `unknown property "${key}"` }));
-    return [{ path, message: i.message }];
+    if (i.code !== "unrecognized_keys") return [{ path, message: i.message }];
+    const known = keysAt(schema, path).filter((k) => !k.startsWith("__")); // engine keys are never what a user meant
+    return i.keys.map((key) => {
+      const suggestion = closestKey(key, known);
+      return { path: [...path, key], message: `unknown property ${quote(key)}${suggestion === undefined ? "" : `; did you mean ${quote(suggestion)}?`}` };
+    });
   });
+}
+
+/** The keys the object schema at `path` declares, or none when there is no object there. */
+function keysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] {
+  let at = required(schema);
+  for (const key of path) at = at instanceof z.ZodObject ? required((at.shape as Record<string, z.ZodType | undefined>)[key]) : undefined;
+  return at instanceof z.ZodObject ? Object.keys(at.shape) : [];
+}
+
+/** A schema without its `.optional()` wrappers. */
+function required(schema: z.ZodType | undefined): z.ZodType | undefined {
+  return schema instanceof z.ZodOptional ? required(schema.unwrap() as z.ZodType) : schema;
 }

@@ -63,6 +63,50 @@ describe("PublishedPort rules", () => {
   });
 });
 
+describe("PublishedPort check", () => {
+  const base = { __owner: OWNER, hostPort: 8080, allowFrom: ["203.0.113.7"] };
+  const failures = async (news: Record<string, unknown>) => (await publishedPort.check({}, { ...base, ...news })).failures;
+
+  it("refuses a misspelled key, naming the key it most likely meant, instead of dropping it", async () => {
+    const { allowFrom, ...rest } = base;
+    expect((await publishedPort.check({}, { ...rest, allowfrom: allowFrom })).failures).toEqual([
+      { property: "allowFrom", reason: expect.stringMatching(/expected array/) },
+      { property: "allowfrom", reason: 'unknown property "allowfrom"; did you mean "allowFrom"?' },
+    ]);
+    expect(await failures({ inInterfce: "eth0", hostport: 80 })).toEqual([
+      { property: "inInterfce", reason: 'unknown property "inInterfce"; did you mean "inInterface"?' },
+      { property: "hostport", reason: 'unknown property "hostport"; did you mean "hostPort"?' },
+    ]);
+  });
+
+  it("refuses a DockerUserRule key it does not have", async () => {
+    expect(await failures({ sourceRange: "192.0.2.1-192.0.2.9" })).toEqual([{ property: "sourceRange", reason: 'unknown property "sourceRange"' }]);
+  });
+
+  it("lets through the provider's code and every output that comes back as an input", async () => {
+    const outputs = { ruleText: { ipv4: "stale" }, drift: [], published: true, bindAddresses: ["0.0.0.0"], targets: ["172.17.0.2:80"] };
+    expect(await failures({ __provider: "exports.handler = …", ...outputs })).toEqual([]);
+  });
+
+  it("refuses a network with host bits set in allowFrom, naming the network", async () => {
+    expect(await failures({ allowFrom: ["203.0.113.7", "198.51.100.1/24"] })).toEqual([
+      { property: "allowFrom[1]", reason: '"198.51.100.1/24" has host bits set; did you mean "198.51.100.0/24"?' },
+    ]);
+  });
+
+  it("refuses an oversized allowFrom as one failure, without looking at each entry", async () => {
+    expect(await failures({ allowFrom: Array(100_000).fill("not an address") })).toEqual([{ property: "allowFrom", reason: "at most 200 addresses in allowFrom" }]);
+    expect(await failures({ allowFrom: Array.from({ length: 200 }, (_, i) => `10.0.${i}.0/24`) })).toEqual([]);
+  });
+
+  it("refuses an interface name iptables would read as an option, and a 100 kB comment", async () => {
+    expect(await failures({ inInterface: "--comment", comment: "x".repeat(100_000) })).toEqual([
+      { property: "inInterface", reason: 'interface name "--comment" must not start with "-": iptables would read it as an option' },
+      { property: "comment", reason: "a comment is at most 128 characters" },
+    ]);
+  });
+});
+
 describe("observePublishedPort", () => {
   it("20.10: DNAT on every address, direct access open, nothing guarded yet: every served path is drift", () => {
     const snapshot = snapshotOf(renderSave(docker2010("02-published-8080.v4.txt")), undefined);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
 import { publishedPort } from "../../provider/resources/published-port-resource";
+import { ValidationError } from "../../provider/errors";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
 import { UNKNOWN } from "../../provider/schema/validate";
 import { FakeHost } from "../../provider/testing/fake-host";
@@ -100,10 +101,30 @@ describe("the rule resource lifecycle (fake host)", () => {
     const { id, outs } = await created(args);
     const old = { ...outs, comment: "it's from an older, laxer version", connection: undefined, someRetiredInput: 1 };
     const { props } = await dockerUserRule.read(id, old);
-    expect(props.drift).toEqual([expect.stringMatching(/no longer pass this version's checks: .*comment/s)]);
+    expect(props.drift).toEqual([expect.stringMatching(/no longer pass this version's checks: .*comment.*unknown property "someRetiredInput"/s)]);
     expect(props.ruleText).toEqual(outs.ruleText);
     await dockerUserRule.delete(id, old);
     expect(chain()).toEqual(["-A DOCKER-USER -j RETURN"]);
+  });
+
+  it("a misspelled key fails check, create and update, and nothing reaches the host", async () => {
+    const misspelled = { ...args, action: "ACCEPT", sourc: "10.0.0.0/8" };
+    expect((await dockerUserRule.check({}, misspelled)).failures).toEqual([{ property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' }]);
+    await expect(dockerUserRule.create(misspelled)).rejects.toThrow(/sourc: unknown property "sourc"; did you mean "source"\?/);
+    await expect(dockerUserRule.update(OWNER, {}, misspelled)).rejects.toThrow(ValidationError);
+    const port = { __owner: "p/s/port/web", hostPort: 8080, allowFrom: [], allowfrom: ["0.0.0.0/0"] };
+    await expect(publishedPort.create(port)).rejects.toThrow(/allowfrom: unknown property "allowfrom"; did you mean "allowFrom"\?/);
+    expect(host.commands).toEqual([]);
+  });
+
+  it("a PublishedPort's checked inputs create it, and its stored outputs, Docker's view included, read back in sync", async () => {
+    const { inputs } = await publishedPort.check({}, { __owner: "p/s/port/web", hostPort: 8080, allowFrom: ["192.0.2.0/24"], family: "ipv4" });
+    expect(Object.keys(inputs)).toContain("ruleText");
+    const { id, outs } = await publishedPort.create({ ...inputs, __provider: "exports.handler = …" });
+    expect(Object.keys(outs).sort()).toEqual(["__owner", "__provider", "allowFrom", "bindAddresses", "drift", "family", "hostPort", "published", "ruleText", "targets"]);
+    expect(await publishedPort.read(id, outs)).toEqual({ id, props: outs });
+    expect(await publishedPort.diff(id, outs, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect((await publishedPort.update(id, outs, outs)).outs).toEqual(outs);
   });
 
   it("sends nothing to the host when the inputs are invalid", async () => {

@@ -311,6 +311,16 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
     expect(await saveOf(target.ns, "ipv6")).toEqual(before.ipv6);
   });
 
+  test("check refuses a misspelled key, naming the key meant, instead of applying an ACCEPT of everything; nothing reaches the host", async () => {
+    await clearCalls(target);
+
+    const checked = await target.host.check(resourceUrn, {}, { ...news, action: "ACCEPT", source: undefined, sourc: "10.0.0.0/8" });
+
+    expect(checked.failures).toEqual([{ property: "sourc", reason: 'unknown property "sourc"; did you mean "source"?' }]);
+    expect(checked.inputs.ruleText).toBeUndefined();
+    expect(await hostCalls(target)).toEqual([]);
+  });
+
   // The engine marks secret every output key named like a secret input: create/update/read keep the
   // connection under `connection` (see the lifecycle below, where outputs = checked inputs + ruleText + drift).
   test("check of a remote connection keeps it, unwrapped, under `connection`, and runs nothing on the host", async () => {
