@@ -4,14 +4,24 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promis
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ExecResult } from "../../provider/host/host";
+import {
+  DEFAULT_ENGINE,
+  enginePath,
+  engineShortfall,
+  engineSettings,
+  isEngineVersion,
+  type DockerEngine,
+  type FirewallBackend,
+} from "./docker-engines";
 import type { Netns } from "./netns";
 import { run } from "./netns";
 
 /**
- * A real Docker daemon (Debian's dockerd 20.10) for tests, running inside a
- * network namespace made by the test, with its state in a fresh temporary
- * directory. Everything it starts, mounts or writes is removed by `stop()`;
- * daemons still alive when the process exits are killed then.
+ * A real Docker daemon for tests (any engine of `docker-engines.ts`, Debian's
+ * dockerd 20.10 by default), running inside a network namespace made by the
+ * test, with its state in a fresh temporary directory. Everything it starts,
+ * mounts or writes is removed by `stop()`; daemons still alive when the
+ * process exits are killed then.
  */
 
 /** The IPv6 subnet of the default bridge when a daemon is started with `ipv6: true`. */
@@ -23,6 +33,26 @@ export const BUSYBOX_IMAGE = "bb";
 /** Where Debian's busybox-static puts its binary. */
 const BUSYBOX_BINARY = "/bin/busybox";
 
+/**
+ * The docker CLI that drives every daemon: Debian's (`docker.io` 20.10, API
+ * 1.41), as on a fresh Debian 12 machine, whatever else is on PATH. Every
+ * engine of the lab accepts it (29.7.2's minimum API version is 1.40).
+ */
+const DOCKER_CLI = "/usr/bin/docker";
+
+/**
+ * daemon.json keys the lab sets itself, and how: as dockerd flags (dockerd
+ * refuses a key given both ways), or through an option of its own.
+ */
+const LAB_KEYS: Readonly<Record<string, string>> = {
+  "data-root": "--data-root",
+  "exec-root": "--exec-root",
+  pidfile: "--pidfile",
+  hosts: "-H",
+  "cgroup-parent": "--cgroup-parent",
+  "firewall-backend": "the firewallBackend option",
+};
+
 const DOCKER_TIMEOUT_MS = 30_000;
 const alive = new Set<DockerDaemon>();
 
@@ -33,12 +63,35 @@ process.on("exit", () => {
 /** Options for {@link DockerDaemon.start}. */
 export interface DockerDaemonOptions {
   /**
-   * Turns on IPv6 on the default bridge (`--ipv6 --fixed-cidr-v6
-   * 2001:db8:dd::/64`) and ip6tables rules (`--ip6tables`, which 20.10 only
-   * accepts with `--experimental`).
+   * The engine to run: `"20.10"` is Debian's own dockerd, containerd and
+   * runc (on PATH); the others run from the engines directory with their own
+   * docker-proxy, containerd and runc (see `docker-engines.ts`).
+   * @default "20.10"
+   */
+  readonly engine?: DockerEngine;
+  /**
+   * Turns on IPv6 on the default bridge (subnet {@link DOCKER_IPV6_SUBNET})
+   * with ip6tables rules, with the daemon.json keys the engine needs for
+   * that (before 27: `experimental` and `ip6tables` too).
    * @default false
    */
   readonly ipv6?: boolean;
+  /**
+   * More daemon.json keys, written into the daemon's own config file over
+   * the lab's (so they win over what `ipv6` sets), e.g. `{ "iptables": false
+   * }` or `{ "userland-proxy": false }`. The keys the lab sets itself
+   * (`data-root`, `exec-root`, `pidfile`, `hosts`, `cgroup-parent`,
+   * `firewall-backend`) are refused.
+   * @default {}
+   */
+  readonly daemonJson?: Readonly<Record<string, unknown>>;
+  /**
+   * The firewall backend. `"nftables"` exists only from 29 and starts only
+   * when `net.ipv4.ip_forward=1` in the namespace (see
+   * `needsForwardingBeforeStart`; `DockerSandbox` sees to it).
+   * @default "iptables"
+   */
+  readonly firewallBackend?: FirewallBackend;
   /**
    * More dockerd arguments, appended last, e.g. `["--userland-proxy=false"]`.
    * @default []
@@ -79,6 +132,10 @@ export class DockerDaemon {
   readonly host: string;
   /** The cgroup parent of this daemon's containers (absolute, unique per daemon). */
   private readonly cgroupParent: string;
+  /** nsenter's arguments that start dockerd. */
+  private readonly argv: readonly string[];
+  /** dockerd's environment: PATH leads to the engine's own programs. */
+  private readonly env: NodeJS.ProcessEnv;
   private child: ChildProcess | undefined;
   private exited = false;
   private imageImport: Promise<void> | undefined;
@@ -89,25 +146,50 @@ export class DockerDaemon {
     readonly netns: Netns,
     /** The daemon's private temporary directory (data root, exec root, socket, log). */
     readonly dir: string,
+    /** The engine it runs. */
+    readonly engine: DockerEngine,
+    /** The firewall backend it writes its rules with. */
+    readonly firewallBackend: FirewallBackend,
+    extraArgs: readonly string[],
   ) {
     this.host = `unix://${path.join(dir, "docker.sock")}`;
     this.cgroupParent = `/${path.basename(dir)}`;
+    this.argv = [
+      `--net=/var/run/netns/${netns.name}`,
+      "dockerd",
+      "--config-file", this.configPath(),
+      "--data-root", path.join(dir, "data"),
+      "--exec-root", path.join(dir, "exec"),
+      "--pidfile", path.join(dir, "pid"),
+      "-H", this.host,
+      "--cgroup-parent", this.cgroupParent,
+      ...extraArgs,
+    ];
+    this.env = { ...process.env, PATH: enginePath(engine) };
   }
 
   /**
-   * Starts dockerd in `netns` and resolves once it answers `docker version`.
-   * Enters only the network namespace (`nsenter --net`), because `ip netns
-   * exec` remounts /sys and hides the cgroup mounts dockerd needs. On failure
-   * everything started so far is removed and the error shows the daemon log.
+   * Starts dockerd of `options.engine` in `netns` with its own config file
+   * and resolves once it answers `docker version` with that engine's
+   * version. Enters only the network namespace (`nsenter --net`), because
+   * `ip netns exec` remounts /sys and hides the cgroup mounts dockerd needs.
+   * On failure everything started so far is removed and the error shows the
+   * daemon log.
    */
   static async start(netns: Netns, options: DockerDaemonOptions = {}): Promise<DockerDaemon> {
+    const engine = options.engine ?? DEFAULT_ENGINE;
+    const shortfall = engineShortfall(engine);
+    if (shortfall !== undefined) throw new Error(`Docker ${shortfall} cannot run here; .ci/install provides it`);
+    const config = daemonConfig(engine, options);
     const dir = fs.realpathSync(await mkdtemp(path.join(os.tmpdir(), "pdf-dockerd-")));
-    const daemon = new DockerDaemon(netns, dir);
+    const daemon = new DockerDaemon(netns, dir, engine, options.firewallBackend ?? "iptables", options.extraArgs ?? []);
     alive.add(daemon);
     try {
-      await daemon.launch(options);
+      // Its own config and containerd: nothing of this machine's Docker set-up may leak in.
+      await writeFile(daemon.configPath(), config);
+      await daemon.launch(options.startTimeoutMs ?? 30_000);
     } catch (error) {
-      const failure = new Error(`${(error as Error).message}\n--- dockerd log (last lines) ---\n${daemon.logTail()}`, { cause: error });
+      const failure = daemon.withLog(error);
       try {
         await daemon.stop();
       } catch (cleanupError) {
@@ -203,26 +285,11 @@ export class DockerDaemon {
     alive.delete(this);
   }
 
-  private async launch(options: DockerDaemonOptions): Promise<void> {
-    // Its own (empty) config and containerd: nothing of this machine's Docker set-up may leak in.
-    const config = path.join(this.dir, "daemon.json");
-    fs.writeFileSync(config, "{}\n");
-    const argv = [
-      `--net=/var/run/netns/${this.netns.name}`,
-      "dockerd",
-      "--config-file", config,
-      "--data-root", path.join(this.dir, "data"),
-      "--exec-root", path.join(this.dir, "exec"),
-      "--pidfile", path.join(this.dir, "pid"),
-      "-H", this.host,
-      "--iptables=true",
-      "--cgroup-parent", this.cgroupParent,
-      ...(options.ipv6 ? ["--ip6tables", "--experimental", "--ipv6", "--fixed-cidr-v6", DOCKER_IPV6_SUBNET] : []),
-      ...(options.extraArgs ?? []),
-    ];
+  /** Spawns dockerd and waits until it answers as the expected engine. */
+  private async launch(timeoutMs: number): Promise<void> {
     const log = fs.openSync(this.logPath(), "a");
     try {
-      const child = spawn("nsenter", argv, { stdio: ["ignore", log, log] });
+      const child = spawn("nsenter", this.argv, { stdio: ["ignore", log, log], env: this.env });
       this.child = child;
       child.unref();
       child.on("exit", () => {
@@ -235,12 +302,15 @@ export class DockerDaemon {
     } finally {
       fs.closeSync(log);
     }
-    const timeoutMs = options.startTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error(`dockerd in ${this.netns.name} exited before it answered on ${this.host}`);
       const result = await this.dockerExec(["version", "--format", "{{.Server.Version}}"], 5_000);
-      if (result.code === 0) return;
+      if (result.code === 0) {
+        const version = result.stdout.trim();
+        if (isEngineVersion(this.engine, version)) return;
+        throw new Error(`dockerd in ${this.netns.name} is ${version}, not Docker ${this.engine} (PATH=${this.env.PATH})`);
+      }
       if (Date.now() > deadline) {
         throw new Error(`dockerd in ${this.netns.name} did not answer on ${this.host} within ${timeoutMs} ms`);
       }
@@ -310,15 +380,24 @@ export class DockerDaemon {
   private dockerExec(argv: readonly string[], timeoutMs = DOCKER_TIMEOUT_MS): Promise<ExecResult> {
     const env = { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, "cli-config") };
     return new Promise((resolve, reject) => {
-      execFile("docker", argv, { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      execFile(DOCKER_CLI, argv, { env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
         if (error && typeof error.code === "string") {
-          reject(new Error(`cannot run docker: ${error.message}`));
+          reject(new Error(`cannot run ${DOCKER_CLI}: ${error.message}`));
           return;
         }
         const code = error ? (typeof error.code === "number" ? error.code : 124) : 0;
         resolve({ code, stdout, stderr: error?.killed ? `timed out after ${timeoutMs} ms\n${stderr}` : stderr });
       });
     });
+  }
+
+  /** `error` with the last lines of the daemon log appended. */
+  private withLog(error: unknown): Error {
+    return new Error(`${(error as Error).message}\n--- dockerd ${this.engine} log (last lines) ---\n${this.logTail()}`, { cause: error });
+  }
+
+  private configPath(): string {
+    return path.join(this.dir, "daemon.json");
   }
 
   private logPath(): string {
@@ -333,6 +412,24 @@ export class DockerDaemon {
       return "(no log)";
     }
   }
+}
+
+/**
+ * The daemon's config file: the engine's settings for what `options` asks,
+ * then `options.daemonJson`, keys sorted. Throws for keys the lab sets itself.
+ */
+function daemonConfig(engine: DockerEngine, options: DockerDaemonOptions): string {
+  const extra = options.daemonJson ?? {};
+  const refused = Object.keys(extra).filter((key) => key in LAB_KEYS);
+  if (refused.length > 0) {
+    throw new Error(`daemonJson may not set ${refused.map((key) => `"${key}" (the lab sets it with ${LAB_KEYS[key]})`).join(", ")}`);
+  }
+  const settings = {
+    ...engineSettings(engine, { ipv6Subnet: options.ipv6 ? DOCKER_IPV6_SUBNET : undefined, firewallBackend: options.firewallBackend }),
+    ...extra,
+  };
+  const sorted = Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return `${JSON.stringify(sorted, null, 2)}\n`;
 }
 
 /** One process, identified by pid and start time so that a reused pid is never mistaken for it. */
