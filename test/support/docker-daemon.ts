@@ -53,6 +53,16 @@ const LAB_KEYS: Readonly<Record<string, string>> = {
   "firewall-backend": "the firewallBackend option",
 };
 
+/**
+ * Seconds a container is given to stop before it is killed: busybox httpd
+ * runs as PID 1 and ignores SIGTERM, so the default 10 s would only slow
+ * every stop and daemon restart.
+ */
+const HTTPD_STOP_TIMEOUT_S = 1;
+
+/** How long a restart waits for dockerd to stop its containers and exit. */
+const RESTART_EXIT_TIMEOUT_MS = 60_000;
+
 const DOCKER_TIMEOUT_MS = 30_000;
 const alive = new Set<DockerDaemon>();
 
@@ -107,6 +117,12 @@ export interface DockerDaemonOptions {
 /** Extra choices for {@link DockerDaemon.runHttpd}. */
 export interface HttpdOptions {
   /**
+   * Runs the container with `--restart always`, so that it comes back when
+   * the daemon is restarted ({@link DockerDaemon.restart}).
+   * @default false
+   */
+  readonly restart?: boolean;
+  /**
    * More `docker run` arguments, placed before the image name, e.g.
    * `["--network", "mynet"]`.
    * @default []
@@ -132,12 +148,14 @@ export class DockerDaemon {
   readonly host: string;
   /** The cgroup parent of this daemon's containers (absolute, unique per daemon). */
   private readonly cgroupParent: string;
-  /** nsenter's arguments that start dockerd. */
+  /** nsenter's arguments that start dockerd, the same at every (re)start. */
   private readonly argv: readonly string[];
   /** dockerd's environment: PATH leads to the engine's own programs. */
   private readonly env: NodeJS.ProcessEnv;
   private child: ChildProcess | undefined;
   private exited = false;
+  /** Processes of earlier runs of dockerd (before a restart); `stop()` ends those still running. */
+  private readonly earlier: ProcessEntry[] = [];
   private imageImport: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -225,7 +243,8 @@ export class DockerDaemon {
    * Runs `docker run -d --name NAME -p PUBLISH bb /bin/httpd -f -p 80 -h /www`
    * with a page at /www/index.html whose body is the container's name (bind
    * mounted read-only), and resolves once the container serves that page on
-   * its own addresses (IPv4 and, if it has one, IPv6).
+   * its own addresses (IPv4 and, if it has one, IPv6). The container is
+   * killed 1 s after a stop's SIGTERM, which httpd as PID 1 ignores.
    *
    * @param name container name (letters, digits, `_`, `.`, `-`)
    * @param publish a `-p` value, e.g. `8080:80` or `127.0.0.1:8081:80`
@@ -236,21 +255,75 @@ export class DockerDaemon {
     const pageDir = path.join(this.dir, "pages", name);
     await mkdir(pageDir, { recursive: true });
     await writeFile(path.join(pageDir, "index.html"), `${name}\n`);
-    const argv = ["run", "-d", "--name", name, "-p", publish, "-v", `${pageDir}:/www:ro`, ...(options.runArgs ?? [])];
-    const id = (await this.docker([...argv, BUSYBOX_IMAGE, "/bin/httpd", "-f", "-p", "80", "-h", "/www"])).trim();
-    const format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}|{{end}}";
-    const [ipv4 = "", ipv6 = ""] = (await this.docker(["inspect", "-f", format, id])).split("|")[0].trim().split(" ");
-    if (!ipv4) throw new Error(`container ${name} has no IPv4 address`);
-    const container: HttpdContainer = { id, name, ipv4, ipv6: ipv6 || undefined };
-    await this.waitUntilServing(container);
-    return container;
+    const argv = [
+      "run", "-d", "--name", name, "-p", publish, "-v", `${pageDir}:/www:ro`,
+      "--stop-timeout", String(HTTPD_STOP_TIMEOUT_S),
+      ...(options.restart ? ["--restart", "always"] : []),
+      ...(options.runArgs ?? []),
+    ];
+    await this.docker([...argv, BUSYBOX_IMAGE, "/bin/httpd", "-f", "-p", "80", "-h", "/www"]);
+    return this.waitForHttpd(name);
+  }
+
+  /**
+   * Waits until the httpd container `name` (see {@link runHttpd}) runs and
+   * serves its page on its own addresses, and returns them: after a restart
+   * they may be new.
+   */
+  async waitForHttpd(name: string, timeoutMs = 30_000): Promise<HttpdContainer> {
+    const deadline = Date.now() + timeoutMs;
+    const format = "{{.Id}} {{.State.Running}}|{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}|{{end}}";
+    for (;;) {
+      const inspected = await this.dockerExec(["inspect", "-f", format, name], 10_000);
+      const [state = "", addresses = ""] = inspected.stdout.split("|");
+      const [id = "", running = ""] = state.trim().split(" ");
+      const [ipv4 = "", ipv6 = ""] = addresses.trim().split(" ");
+      if (inspected.code === 0 && running === "true" && ipv4) {
+        const container: HttpdContainer = { id, name, ipv4, ipv6: ipv6 || undefined };
+        await this.waitUntilServing(container, deadline);
+        return container;
+      }
+      if (Date.now() > deadline) {
+        const seen = inspected.code === 0 ? `running=${running}, address ${ipv4 || "none"}` : inspected.stderr.trim();
+        throw new Error(`container ${name} is not running with an address within ${timeoutMs} ms (${seen})`);
+      }
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Restarts dockerd as a service manager would: SIGTERM, so that it stops
+   * its containers (unless `live-restore`) and its containerd and exits;
+   * then starts it again with the same arguments, config, data root and
+   * containers, and resolves once it answers. Containers run with `restart:
+   * true` come back, maybe with new addresses: {@link waitForHttpd} waits
+   * for them. On failure the error shows the daemon log; `stop()` still
+   * removes everything.
+   */
+  async restart(options: { readonly startTimeoutMs?: number } = {}): Promise<void> {
+    const child = this.child;
+    if (this.stopping || child?.pid === undefined || this.exited) throw new Error(`dockerd in ${this.netns.name} is not running`);
+    const processes = relatedProcesses(this.dir, child.pid);
+    this.earlier.push(...processes);
+    try {
+      child.kill("SIGTERM");
+      if (!(await this.waitForExit(RESTART_EXIT_TIMEOUT_MS))) {
+        throw new Error(`dockerd in ${this.netns.name} did not exit within ${RESTART_EXIT_TIMEOUT_MS} ms of SIGTERM`);
+      }
+      // Its containerd goes down after it; a new one must not meet the old one on its socket.
+      await waitUntilGone(processes.filter((p) => p.ppid === child.pid && p.cmdline.startsWith("containerd ")), 15_000);
+      await this.launch(options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      throw this.withLog(error);
+    }
   }
 
   /**
    * Removes every container, stops dockerd (SIGTERM, then SIGKILL after 10 s)
-   * and its containerd, kills anything of theirs left over, unmounts
-   * everything under the temporary directory, removes this daemon's cgroups
-   * and the directory. Safe to call twice and after a failed start.
+   * and its containerd, kills anything of theirs left over (also from before
+   * a restart), unmounts everything under the temporary directory, removes
+   * this daemon's cgroups and the directory. Safe to call twice and after a
+   * failed start.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
@@ -263,7 +336,7 @@ export class DockerDaemon {
    * Prefer `stop()`.
    */
   killNow(): void {
-    const processes = relatedProcesses(this.dir, this.child?.pid);
+    const processes = [...relatedProcesses(this.dir, this.child?.pid), ...this.earlier];
     signal(processes, "SIGKILL");
     for (let i = 0; i < 30 && processes.some(stillRunning); i++) sleepSync(100);
     for (const mount of mountsUnder(this.dir)) {
@@ -287,13 +360,14 @@ export class DockerDaemon {
 
   /** Spawns dockerd and waits until it answers as the expected engine. */
   private async launch(timeoutMs: number): Promise<void> {
+    this.exited = false;
     const log = fs.openSync(this.logPath(), "a");
     try {
       const child = spawn("nsenter", this.argv, { stdio: ["ignore", log, log], env: this.env });
       this.child = child;
       child.unref();
       child.on("exit", () => {
-        this.exited = true;
+        if (this.child === child) this.exited = true;
       });
       await new Promise<void>((resolve, reject) => {
         child.once("spawn", resolve);
@@ -331,16 +405,15 @@ export class DockerDaemon {
     await this.docker(["import", tarball, BUSYBOX_IMAGE]);
   }
 
-  /** Polls from the daemon's namespace until the container serves its page. */
-  private async waitUntilServing(container: HttpdContainer): Promise<void> {
+  /** Polls from the daemon's namespace until the container serves its page, until `deadline` (ms since the epoch). */
+  private async waitUntilServing(container: HttpdContainer, deadline: number): Promise<void> {
     const urls = [`http://${container.ipv4}:80/`];
     if (container.ipv6) urls.push(`http://[${container.ipv6}]:80/`);
-    const deadline = Date.now() + 15_000;
     for (const url of urls) {
       for (;;) {
         const result = await this.netns.exec(["timeout", "1", "busybox", "wget", "-q", "-O", "-", url]);
         if (result.code === 0 && result.stdout === `${container.name}\n`) break;
-        if (Date.now() > deadline) throw new Error(`container ${container.name} does not serve ${url} within 15 s`);
+        if (Date.now() > deadline) throw new Error(`container ${container.name} does not serve ${url} in time`);
         await sleep(100);
       }
     }
@@ -362,7 +435,7 @@ export class DockerDaemon {
       signal(snapshot, "SIGKILL");
       await waitUntilGone(snapshot, 15_000);
     }
-    const leftovers = relatedProcesses(this.dir, undefined);
+    const leftovers = [...relatedProcesses(this.dir, undefined), ...this.earlier];
     signal(leftovers, "SIGKILL");
     await waitUntilGone(leftovers, 15_000);
     await unmountUnder(this.dir);
