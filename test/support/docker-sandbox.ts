@@ -1,4 +1,5 @@
-import { DockerDaemon } from "./docker-daemon";
+import { DockerDaemon, type HttpdContainer } from "./docker-daemon";
+import { needsForwardingBeforeStart, type DockerEngine, type FirewallBackend } from "./docker-engines";
 import { link, Netns } from "./netns";
 
 /**
@@ -27,11 +28,29 @@ export interface DockerSandboxOptions {
    */
   readonly clients?: number;
   /**
+   * The Docker engine T runs (see `docker-engines.ts`).
+   * @default "20.10"
+   */
+  readonly engine?: DockerEngine;
+  /**
    * Start the daemon with IPv6 on its default bridge and ip6tables rules.
    * Clients always get IPv6 addresses and routes.
    * @default true
    */
   readonly ipv6?: boolean;
+  /**
+   * More daemon.json keys for T's daemon, e.g. `{ "userland-proxy": false }`
+   * (see `DockerDaemonOptions.daemonJson`).
+   * @default {}
+   */
+  readonly daemonJson?: Readonly<Record<string, unknown>>;
+  /**
+   * T's daemon's firewall backend. With `"nftables"` (29 and later)
+   * forwarding is turned on in T before the daemon starts, which that
+   * backend needs.
+   * @default "iptables"
+   */
+  readonly firewallBackend?: FirewallBackend;
 }
 
 /** The target namespace, with the names of its interfaces facing the clients. */
@@ -73,8 +92,9 @@ export class DockerSandbox {
   /**
    * Creates T (with IPv6 duplicate address detection off for new
    * interfaces), starts the daemon in it, makes the clients and their links and
-   * turns on forwarding in T (after the daemon has started, so that dockerd
-   * enables it itself and sets the FORWARD policy to DROP, as on a real host).
+   * turns on forwarding in T: after the daemon has started, so that dockerd
+   * enables it itself and sets the FORWARD policy to DROP, as on a real host;
+   * before, for a backend that starts only with forwarding on (nftables).
    * When any step fails, removes what it made before rethrowing.
    */
   static async start(options: DockerSandboxOptions = {}): Promise<DockerSandbox> {
@@ -91,9 +111,16 @@ export class DockerSandbox {
       await target.run(["sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0"]);
       // A new namespace copies the root namespace's forwarding setting; dockerd sets FORWARD's policy to
       // DROP (as on a real host) only when it finds forwarding off.
-      await target.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
-      await target.run(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"]);
-      const daemon = await DockerDaemon.start(target, { ipv6: options.ipv6 ?? true });
+      const backend = options.firewallBackend ?? "iptables";
+      const forwardingFirst = needsForwardingBeforeStart(backend) ? "1" : "0";
+      await target.run(["sysctl", "-q", "-w", `net.ipv4.ip_forward=${forwardingFirst}`]);
+      await target.run(["sysctl", "-q", "-w", `net.ipv6.conf.all.forwarding=${forwardingFirst}`]);
+      const daemon = await DockerDaemon.start(target, {
+        engine: options.engine,
+        ipv6: options.ipv6 ?? true,
+        daemonJson: options.daemonJson,
+        firewallBackend: backend,
+      });
       undo.push(() => daemon.stop());
       const clients: SandboxClient[] = [];
       for (let i = 0; i < count; i++) {
@@ -128,6 +155,20 @@ export class DockerSandbox {
     const argv = ["timeout", String(timeoutSec), "busybox", "wget", "-q", "-O", "-", url];
     const result = await client.ns.exec(argv, { timeoutMs: (timeoutSec + 10) * 1000 });
     return result.code === 0 ? result.stdout : undefined;
+  }
+
+  /**
+   * Fetches the container's page from client `clientIndex` at the
+   * container's own address and port 80, as a neighbour that routes the
+   * container subnet to T would ("direct routing": no published port, no
+   * DNAT). Clients route everything through T, so no extra route is needed.
+   * Resolves the body, or `undefined` when the fetch failed or timed out
+   * (28 and later drop such packets in raw PREROUTING).
+   */
+  fetchDirect(clientIndex: number, container: HttpdContainer, family: "ipv4" | "ipv6" = "ipv4", timeoutSec = 3): Promise<string | undefined> {
+    const address = family === "ipv4" ? container.ipv4 : container.ipv6;
+    if (address === undefined) throw new Error(`container ${container.name} has no IPv6 address`);
+    return this.fetch(clientIndex, httpUrl(address, 80), timeoutSec);
   }
 
   /** Stops the daemon and deletes every namespace of the sandbox. Safe to call twice. */
