@@ -6,6 +6,7 @@ import type { MatchValue, Rule } from "../iptables/rule";
 import { renderRule } from "../iptables/rule";
 import type { GuardedChain } from "../chains";
 import { DOCKER_PROXY } from "../docker/listeners";
+import { portsOverlap, publishedPorts } from "../docker/published-ports";
 import { dockerLayout, DOCKER_USER } from "../docker/layout";
 import type { FamilyRules, Snapshot } from "../host-session";
 import { formatTag, parseTag } from "../ownership";
@@ -174,7 +175,7 @@ export function ownedRules(owner: string, rules: readonly EngineRuleMatch[]): Re
 /**
  * What a `DockerUserRule` does and does not enforce on the host, as the
  * output `warnings`: a family where Docker writes no rules, a family where
- * FORWARD reaches DOCKER-USER only through our jump, and ports that
+ * FORWARD reaches DOCKER-USER only through our jump, and ports that only
  * docker-proxy serves (through INPUT, never DOCKER-USER).
  */
 export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
@@ -185,7 +186,9 @@ export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot:
     const tool = family === "ipv4" ? "iptables" : "ip6tables";
     if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
     else if (!layout.dockerJump) warnings.push(`${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables): we add the jump, but a dockerd restart puts Docker's rules above it until the next \`pulumi up\``);
-    const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY);
+    // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
+    const dnat = publishedPorts(snapshot[family], family);
+    const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
     if (proxied.length > 0) {
       const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
       warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);

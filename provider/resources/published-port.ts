@@ -5,6 +5,8 @@ import { dockerLayout, DOCKER_USER, type DockerLayout } from "../docker/layout";
 import { publishedPorts, portsOverlap, type PublishedMapping } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
 import type { FamilyRules, Snapshot } from "../host-session";
+import { parseRule } from "../iptables/rule";
+import { tokenize } from "../iptables/tokens";
 import { parseAddress } from "../schema/address";
 import { addressField, itemLimit, portOrRange } from "../schema/fields";
 import { ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
@@ -90,31 +92,43 @@ export function publishedPortRules(args: CheckedPublishedPortArgs, snapshot?: Sn
   return { ipv4: keep("ipv4"), ipv6: keep("ipv6") };
 }
 
-/** The direct-access DROPs: one per bridge and container port Docker publishes the port to, where Docker leaves direct access open. */
+/**
+ * The direct-access DROPs: one per family, bridge and container port that
+ * Docker publishes the port to where it leaves direct access open, and one
+ * per such guard of ours already on the host, so that a guard stays while
+ * the container is gone (removed, or being recreated) and is there when it
+ * comes back. They go with the resource.
+ */
 function directGuards(args: CheckedPublishedPortArgs, snapshot: Snapshot, dropFamilies: readonly Family[]): EngineRuleMatch[] {
-  const seen = new Set<string>();
-  const out: EngineRuleMatch[] = [];
+  const protocol = args.protocol ?? "tcp";
+  const keys = new Map<string, { family: Family; bridge: string; port: string }>();
   for (const family of dropFamilies) {
     const layout = dockerLayout(snapshot[family]);
     for (const m of mappingsOf(args, snapshot, family)) {
-      const key = `${family} ${m.bridge} ${m.containerPort}`;
-      if (!m.bridge || !m.containerPort || layout.directAccessDropped.has(m.containerAddress) || seen.has(key)) continue;
-      seen.add(key);
-      out.push({
-        priority: args.priority,
-        comment: args.comment,
-        family,
-        action: "DROP",
-        inInterface: args.inInterface ?? `!${m.bridge}`,
-        outInterface: m.bridge,
-        protocol: args.protocol ?? "tcp",
-        destinationPort: m.containerPort,
-        notDnat: true,
-        originalDirection: true,
-      });
+      if (m.bridge && m.containerPort && !layout.directAccessDropped.has(m.containerAddress)) keys.set(`${family} ${m.bridge} ${m.containerPort}`, { family, bridge: m.bridge, port: m.containerPort });
+    }
+    for (const live of chainState(snapshot[family], DOCKER_USER, layout).rules) {
+      const rule = live.tag?.owner === args.__owner ? parseRule(tokenize(live.text)) : undefined;
+      const bridge = rule?.matches.outInterface?.value;
+      const port = rule?.matches.destinationPort?.value;
+      if (rule?.matches.ctstate?.negated && bridge && port && rule.matches.protocol?.value === protocol) keys.set(`${family} ${bridge} ${port}`, { family, bridge, port });
     }
   }
-  return out;
+  return [...keys.keys()].sort().map((key) => {
+    const { family, bridge, port } = keys.get(key)!;
+    return {
+      priority: args.priority,
+      comment: args.comment,
+      family,
+      action: "DROP",
+      inInterface: args.inInterface ?? `!${bridge}`,
+      outInterface: bridge,
+      protocol,
+      destinationPort: port,
+      notDnat: true,
+      originalDirection: true,
+    };
+  });
 }
 
 /** Docker's DNAT mappings of the port in a family. */

@@ -99,8 +99,10 @@ const TARGET_KEYS = ["connection", "iptablesBackend", "__owner"] as const;
 export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinition<A>): ResourceEngine {
   const outputKeys = [...RULE_OUTPUTS, ...(definition.observedOutputs ?? [])];
   const outputOnly = new Set(outputKeys.filter((k) => k !== "ruleText"));
-  // Not compared by diff: outputs, and the provider's own code (a new version of this package is not a change).
-  const notCompared = new Set([...outputOnly, PROVIDER_KEY]);
+  // Not compared by diff: outputs, the provider's own code (a new version of this package is not a change), and
+  // ruleText, which follows from the other inputs and the host (a PublishedPort's direct-access guards follow what
+  // Docker publishes): a host that differs from the declaration shows up as drift, which diff does compare.
+  const notCompared = new Set([...outputKeys, PROVIDER_KEY]);
   // What the schema validates: everything but outputs and the provider's code.
   const notArguments = new Set([...outputKeys, PROVIDER_KEY]);
   const argumentsOf = (props: Props): Props => withoutKeys(props, notArguments);

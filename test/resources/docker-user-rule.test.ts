@@ -1,5 +1,6 @@
 import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
-import { dockerUserRules, familiesOf } from "../../provider/resources/docker-user-rule";
+import { dockerUserRules, dockerUserRuleSchema, familiesOf, observeDockerUserRule } from "../../provider/resources/docker-user-rule";
+import { dockerCapture } from "../support/fixtures";
 import { UNKNOWN } from "../../provider/schema/validate";
 
 const OWNER = "quickstart/dev/rule/office-only-8080";
@@ -264,5 +265,25 @@ describe("dockerUserRules", () => {
     const [rule] = dockerUserRules({ __owner: OWNER, action: "ACCEPT", source: "192.0.2.7", originalSource: "192.0.2.7", originalDestination: "10.0.0.0/8" }).ipv4;
     expect(rule.text).toContain("-s 192.0.2.7/32 ");
     expect(rule.text).toContain("--ctorigsrc 192.0.2.7 --ctorigdst 10.0.0.0/8 --ctdir ORIGINAL");
+  });
+});
+
+describe("DockerUserRule warnings", () => {
+  const args = (extra: Record<string, unknown>) => dockerUserRuleSchema.parse({ __owner: "p/s/rule/r", action: "DROP", ...extra });
+
+  it("28 default: docker-proxy alone serves [::]:8080, which an IPv6 rule never sees; IPv4's DNAT beside it is no warning", () => {
+    const snapshot = dockerCapture("docker-28.5.2/default", "02-published-8080_80.txt");
+    expect(observeDockerUserRule(args({}), snapshot).outputs.warnings).toEqual([
+      "ipv6: docker-proxy serves [::]:8080/tcp: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port",
+    ]);
+    expect(observeDockerUserRule(args({ family: "ipv4" }), snapshot).outputs.warnings).toEqual([]);
+  });
+
+  it("26 default: no ip6tables rules of Docker's at all", () => {
+    const snapshot = dockerCapture("docker-26.1.5/default", "02-published-8080_80.txt");
+    expect(observeDockerUserRule(args({ family: "ipv6" }), snapshot).outputs.warnings).toEqual([
+      expect.stringMatching(/^ipv6: Docker writes no ip6tables rules on this host/),
+      expect.stringMatching(/^ipv6: docker-proxy serves \[::\]:8080\/tcp/),
+    ]);
   });
 });

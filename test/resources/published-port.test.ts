@@ -45,6 +45,15 @@ describe("PublishedPort rules", () => {
     ]);
   });
 
+  it("a direct-access guard stays while the container is gone, so it is there when the container comes back", () => {
+    const published = snapshotOf(renderSave(docker2010("02-published-8080.v4.txt")), undefined);
+    const guard = texts(publishedPortRules(args({}), published).ipv4).find((t) => t.includes("! --ctstate DNAT"))!;
+    const fresh = renderSave(docker2010("01-fresh-daemon.v4.txt")).replace("-A DOCKER-USER -j RETURN", `${guard}\n-A DOCKER-USER -j RETURN`);
+    expect(texts(publishedPortRules(args({}), snapshotOf(fresh, undefined)).ipv4)).toContain(guard);
+    // Another owner's guard is not ours to keep.
+    expect(texts(publishedPortRules(args({ __owner: "p/s/port/other" }), snapshotOf(fresh, undefined)).ipv4).some((t) => t.includes("! --ctstate DNAT"))).toBe(false);
+  });
+
   it("26 default: no forward rules where Docker writes no ip6tables rules, the proxy guard stays", () => {
     const snapshot = dockerCapture("docker-26.1.5/default", "02-published-8080_80.txt");
     const rules = publishedPortRules(args({}), snapshot);

@@ -121,7 +121,7 @@ describe("the rule resource lifecycle (fake host)", () => {
     const { inputs } = await publishedPort.check({}, { __owner: "p/s/port/web", hostPort: 8080, allowFrom: ["192.0.2.0/24"], family: "ipv4" });
     expect(Object.keys(inputs)).toContain("ruleText");
     const { id, outs } = await publishedPort.create({ ...inputs, __provider: "exports.handler = …" });
-    expect(Object.keys(outs).sort()).toEqual(["__owner", "__provider", "allowFrom", "bindAddresses", "drift", "family", "hostPort", "published", "ruleText", "targets"]);
+    expect(Object.keys(outs).sort()).toEqual(["__owner", "__provider", "allowFrom", "bindAddresses", "drift", "family", "guardedPaths", "hostPort", "published", "ruleText", "served", "targets", "warnings"]);
     expect(await publishedPort.read(id, outs)).toEqual({ id, props: outs });
     expect(await publishedPort.diff(id, outs, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
     expect((await publishedPort.update(id, outs, outs)).outs).toEqual(outs);
