@@ -17,26 +17,30 @@ export function describePlan(family: Family, operations: readonly Operation[]): 
  * is detected, so `refresh` and `up` can never disagree about it.
  */
 export function describeDrift(family: Family, op: Operation): string {
+  return `${op.table ? `${family} (${op.table} table)` : family}: ${whatToRepair(op)}`;
+}
+
+function whatToRepair(op: Operation): string {
   switch (op.kind) {
     case "create-chain":
-      return `${family}: the ${op.chain} chain does not exist`;
+      return `the ${op.chain} chain does not exist`;
     case "insert-jump":
-      return `${family}: FORWARD does not jump to DOCKER-USER, so its rules have no effect`;
+      return "FORWARD does not jump to DOCKER-USER, so its rules have no effect";
     case "raise-jump":
-      return `${family}: FORWARD jumps to DOCKER-USER after Docker's rules: every rule in it is bypassed`;
+      return "FORWARD jumps to DOCKER-USER after Docker's rules: every rule in it is bypassed";
     case "delete-table":
-      return `${family}: the filter table holds nothing of anybody's`;
+      return "the table holds nothing of anybody's";
     case "delete-jump":
-      return `${family}: our FORWARD jump to DOCKER-USER is no longer needed (Docker jumps there itself, or none of our rules is left)`;
+      return "our FORWARD jump to DOCKER-USER is no longer needed (Docker jumps there itself, or none of our rules is left)";
     case "delete-chain":
-      return `${family}: the ${op.chain} chain we created is empty and unused`;
+      return `the ${op.chain} chain we created is empty and unused`;
     case "insert":
-      return `${family}: missing: ${op.text}`;
+      return `missing: ${op.text}`;
     case "delete":
       return op.reason === "not desired"
-        ? `${family}: differs from the declared rule: ${op.text}`
+        ? `differs from the declared rule: ${op.text}`
         : op.reason === "duplicate"
-          ? `${family}: duplicate: ${op.text}`
-          : `${family}: out of place (a foreign or later rule is above it): ${op.text}`;
+          ? `duplicate: ${op.text}`
+          : `out of place (a foreign or later rule is above it): ${op.text}`;
   }
 }

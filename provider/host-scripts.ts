@@ -51,7 +51,7 @@ const UNAVAILABLE = "#@pdf unavailable";
 // and "ip${f#4}tables" is iptables for 4 and ip6tables for 6. `fp` hashes a
 // saved text given on stdin.
 const FINGERPRINT_FUNCTION = `fp() {
-  awk '/^\\*/ { t = $0 } /^\\*/ || (t == "*filter" && /^(:(DOCKER-USER|INPUT|FORWARD) |-A (DOCKER-USER|INPUT|FORWARD) )/)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
+  awk '/^\\*/ { t = $0 } /^\\*/ || ((t == "*filter" || t == "*mangle") && /^(:(DOCKER-USER|INPUT|FORWARD) |-A (DOCKER-USER|INPUT|FORWARD) )/)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
 }`;
 
 /**
@@ -78,9 +78,9 @@ ${FINGERPRINT_FUNCTION}
 ${PRINT_TABLES}`;
 
 // \`d\` holds this transaction's files: the restore inputs ipv4/ipv6 and the
-// tables to drop, drop4/drop6 (split from stdin), and the ipv4 filter table
-// saved for a rollback. A filter table is dropped (nf_tables only, with \`nft\`)
-// only if it still holds no rule, no chain of its own and no DROP policy.
+// tables to drop, drop4/drop6, one name a line (split from stdin), and the
+// ipv4 tables saved for a rollback. A table is dropped (nf_tables only, with
+// \`nft\`) only if it still holds no rule, no chain of its own and no DROP policy.
 const APPLY_SCRIPT = `set -u
 lock=$1 s=$2 fp4=$3 fp6=$4
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
@@ -109,8 +109,11 @@ if [ -s "$d/ipv6" ] && ! "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --nofl
 fi
 for f in 4 6; do
   [ -e "$d/drop$f" ] && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
-  "ip\${f#4}tables$s-save" -t filter | grep -Eq '^(-A |:[^ ]+ (-|DROP) )' && continue
-  nft delete table "ip\${f#4}" filter 2> /dev/null
+  while read -r t; do
+    case "$t" in filter | mangle) ;; *) continue ;; esac
+    "ip\${f#4}tables$s-save" -t "$t" | grep -Eq '^(-A |:[^ ]+ (-|DROP) )' && continue
+    nft delete table "ip\${f#4}" "$t" 2> /dev/null
+  done < "$d/drop$f"
 done
 ${PRINT_TABLES}`;
 
@@ -145,13 +148,14 @@ export function applyCommand(backend: Backend, fingerprints: Record<Family, stri
 export interface FamilyWork {
   /** `iptables-restore --noflush` input; `""` for none. */
   readonly restore: string;
-  /** Whether to drop the family's filter table afterwards, if it is empty. */
-  readonly dropFilter: boolean;
+  /** The tables to drop afterwards, each if it is empty then. */
+  readonly dropTables: readonly ("filter" | "mangle")[];
 }
 
-/** The standard input of the apply command: each family's restore input and table drop in their sections. */
+/** The standard input of the apply command: each family's restore input and tables to drop in their sections. */
 export function applyInput(work: Record<Family, FamilyWork>): string {
-  return FAMILIES.map((f) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + (work[f].dropFilter ? `#@pdf drop${f.slice(3)}\n` : "")).join("");
+  const drops = (f: Family) => (work[f].dropTables.length > 0 ? `#@pdf drop${f.slice(3)}\n${work[f].dropTables.map((t) => `${t}\n`).join("")}` : "");
+  return FAMILIES.map((f) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + drops(f)).join("");
 }
 
 /** One family's part of the read (or apply) command's output. */

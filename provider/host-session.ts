@@ -1,15 +1,15 @@
-import { chainOf, chainState, GUARDED_CHAINS, OUR_JUMP } from "./chains";
+import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type GuardedPlace } from "./chains";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
-import { dockerLayout } from "./docker/layout";
+import { DOCKER_USER, dockerLayout } from "./docker/layout";
 import { FirewallError, HostError, RestoreError } from "./errors";
 import { FAMILIES, type Family } from "./family";
 import { APPLY_EXIT, applyCommand, applyInput, readCommand, splitSections, type HostCommand } from "./host-scripts";
 import type { ExecResult, Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
-import { chainRules, findTable, parseSave, ruleLine, type Ruleset } from "./iptables/ruleset";
-import { planChain, type Operation, type OwnedRule } from "./planner";
+import { findTable, parseSave, ruleLine, type Ruleset, type Table } from "./iptables/ruleset";
+import { planChain, type ChainPlan, type Operation, type OwnedRule } from "./planner";
 
 /** Both families' rulesets (every table). */
 export type Rulesets = Readonly<Record<Family, Ruleset>>;
@@ -170,9 +170,9 @@ export class HostSession {
 
   private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Snapshot | "conflict"> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
-    const dropFilter = (f: Family) => operations[f].some((op) => op.kind === "delete-table");
+    const dropTables = (f: Family) => operations[f].flatMap((op) => (op.kind === "delete-table" ? [op.table ?? ("filter" as const)] : []));
     const command = applyCommand(this.backend, before.fingerprints);
-    const work = { ipv4: { restore: inputs.ipv4, dropFilter: dropFilter("ipv4") }, ipv6: { restore: inputs.ipv6, dropFilter: dropFilter("ipv6") } };
+    const work = { ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") }, ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") } };
     const result = await this.host.exec(command.argv, { stdin: applyInput(work), timeoutMs: APPLY_TIMEOUT_MS });
     if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
     if (result.code === APPLY_EXIT.conflict) return "conflict";
@@ -221,23 +221,38 @@ export function planAll(snapshot: Rulesets, changes: readonly PlannedChange[]): 
 }
 
 /**
- * Plans one family: each guarded chain, then (when the changes leave the
- * filter table holding nothing at all, which means that it held only our
- * rules) the removal of the table, so that a table we made does not stay.
+ * Plans one family: each guarded place (DOCKER-USER in the table the layout
+ * gives it, emptying the other; INPUT), then, for a table the changes leave
+ * holding nothing at all (which means that it held only our rules), its
+ * removal, so that a table we made does not stay.
  */
 export function planFamily(ruleset: Ruleset, changes: readonly { owner: string; rules: readonly OwnedRule[] }[]): Operation[] {
   const layout = dockerLayout(ruleset);
-  const plans = GUARDED_CHAINS.map((chain) =>
-    planChain(chainState(ruleset, chain, layout), changes.map((c) => ({ owner: c.owner, rules: c.rules.filter((r) => chainOf(r.text) === chain) }))),
-  );
-  const operations = plans.flatMap((p) => p.operations);
-  const filter = findTable(ruleset, "filter");
-  if (!filter || operations.length === 0) return operations;
-  const ourJumpGoes = operations.some((op) => op.kind === "delete-jump");
-  const otherRules = filter.rules.filter((r) => !(GUARDED_CHAINS as readonly string[]).includes(r.chain) && !(ourJumpGoes && r.chain === "FORWARD" && ruleLine(r) === OUR_JUMP));
-  const chainsLeft = filter.chains.filter((c) => !["INPUT", "FORWARD", "OUTPUT"].includes(c.name) && !operations.some((op) => op.kind === "delete-chain" && op.chain === c.name));
-  const empty = plans.every((p) => p.result.length === 0) && otherRules.length === 0 && chainsLeft.length === 0 && filter.chains.every((c) => c.policy !== "DROP");
-  return empty && chainRules(filter, "FORWARD").length === otherRules.filter((r) => r.chain === "FORWARD").length + (ourJumpGoes ? 1 : 0) ? [...operations, { kind: "delete-table" }] : operations;
+  const users = userTable(layout);
+  const operations: Operation[] = [];
+  for (const table of ["filter", "mangle"] as const) {
+    const places = GUARDED_PLACES.filter((p) => p.table === table);
+    const plans = places.map((place) => {
+      const wanted = (rules: readonly OwnedRule[]) => (place.chain === DOCKER_USER && table !== users ? [] : rules.filter((r) => chainOf(r.text) === place.chain));
+      return planChain(chainState(ruleset, place.chain, layout, table), changes.map((c) => ({ owner: c.owner, rules: wanted(c.rules) })));
+    });
+    const planned = plans.flatMap((p) => p.operations);
+    if (planned.length === 0) continue;
+    const ops: Operation[] = [...planned, ...(leftEmpty(findTable(ruleset, table), places, plans, planned) ? [{ kind: "delete-table" as const }] : [])];
+    operations.push(...(table === "mangle" ? ops.map((op) => ({ ...op, table })) : ops));
+  }
+  return operations;
+}
+
+/** Whether a table holds nothing once a plan ran: no rule, no chain of its own, no DROP policy. */
+function leftEmpty(table: Table | undefined, places: readonly GuardedPlace[], plans: readonly ChainPlan[], operations: readonly Operation[]): boolean {
+  if (!table || plans.some((p) => p.result.length > 0)) return false;
+  const planned = new Set<string>(places.map((p) => p.chain));
+  const jumpGoes = operations.some((op) => op.kind === "delete-jump");
+  const deleted = new Set(operations.flatMap((op) => (op.kind === "delete-chain" ? [op.chain] : [])));
+  const rulesLeft = table.rules.filter((r) => !planned.has(r.chain) && !(jumpGoes && r.chain === "FORWARD" && ruleLine(r) === OUR_JUMP));
+  const chainsLeft = table.chains.filter((c) => c.policy === "-" && !deleted.has(c.name));
+  return rulesLeft.length === 0 && chainsLeft.length === 0 && table.chains.every((c) => c.policy !== "DROP");
 }
 
 /** Parses the read command's output. */
@@ -253,14 +268,17 @@ export function parseSnapshot(output: string, hostName: string): Snapshot {
   };
 }
 
-/** The changes that want rules in a family the host cannot filter, each with its error. */
+/** The changes that want rules in a family the host cannot filter, or a REJECT where DOCKER-USER lives in mangle, each with its error. */
 function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
   const refused = new Map<string, FirewallError>();
   for (const change of changes) {
     const family = snapshot.unavailable.find((f) => change.rules[f].length > 0);
+    const mangled = FAMILIES.find((f) => userTable(dockerLayout(snapshot[f])) === "mangle" && change.rules[f].some((r) => chainOf(r.text) === DOCKER_USER && / -j REJECT( |$)/.test(r.text)));
     if (family) {
       const other = family === "ipv6" ? "ipv4" : "ipv6";
       refused.set(change.owner, new HostError(hostName, `${family === "ipv6" ? "ip6tables" : "iptables"} cannot be used on this host (the family is disabled or the tool is missing); set \`family: "${other}"\` to manage ${other} only`));
+    } else if (mangled) {
+      refused.set(change.owner, new HostError(hostName, `${mangled}: Docker does not jump to DOCKER-USER in this family, so our DOCKER-USER lives in the mangle table, where iptables has no REJECT: use DROP`));
     }
   }
   return refused;

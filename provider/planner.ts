@@ -19,21 +19,22 @@ export interface OwnerChange {
 export type DeleteReason = "not desired" | "duplicate" | "out of place";
 
 /**
- * One step of a plan, in the order iptables-restore must run them. Jumps
- * are FORWARD's jump to DOCKER-USER; `raise-jump` moves the jump that serves
- * it (Docker's, or ours) back above Docker's rules. `delete-table` removes a
- * filter table that held nothing but our rules (it runs after the restore,
- * where the host can; see host-scripts.ts).
+ * One step of a plan, in the order iptables-restore must run them, in the
+ * filter table unless `table` says `mangle`. Jumps are FORWARD's jump to
+ * DOCKER-USER; `raise-jump` moves Docker's jump back above Docker's other
+ * rules. `delete-table` removes a table that held nothing but our rules (it
+ * runs after the restore, where the host can; see host-scripts.ts).
  */
-export type Operation =
+export type Operation = (
   | { readonly kind: "create-chain"; readonly chain: string }
   | { readonly kind: "insert-jump" }
-  | { readonly kind: "raise-jump"; readonly jump: "docker" | "ours" }
+  | { readonly kind: "raise-jump" }
   | { readonly kind: "delete-jump" }
   | { readonly kind: "delete-chain"; readonly chain: string }
   | { readonly kind: "delete-table" }
   | { readonly kind: "delete"; readonly text: string; readonly reason: DeleteReason }
-  | { readonly kind: "insert"; readonly position: number; readonly text: string };
+  | { readonly kind: "insert"; readonly position: number; readonly text: string }
+) & { readonly table?: "mangle" };
 
 /** The operations for one family and the chain they leave behind. */
 export interface ChainPlan {
@@ -47,8 +48,8 @@ export interface ChainPlan {
  * its place: our rules form a block at the top ordered by their tags; a new
  * rule goes one past the last owned rule that sorts before it. For
  * DOCKER-USER: where FORWARD does not jump to the chain, our tagged jump is
- * added; where the jump sits below Docker's rules (which would bypass every
- * rule in the chain) it is moved back to the top; when no rule of ours and
+ * added; where Docker's jump sits below Docker's other rules (which would
+ * bypass every rule in the chain) it is moved back to the top; when no rule of ours and
  * no foreign rule is left, our jump is removed again, and the chain too if
  * nothing else uses it. Rules of other owners and foreign rules are never
  * touched.
@@ -93,7 +94,7 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
   if (wanted.length > 0 && !state.exists) prelude.push({ kind: "create-chain", chain: state.chain });
   if (state.needsJump && wanted.length > 0 && !state.dockerJump && !state.ourJump) prelude.push({ kind: "insert-jump" });
   const ours = chain.some((r) => r.tag !== undefined);
-  if (changes.length > 0 && state.needsJump && ours && !state.jumpFirst && (state.dockerJump || state.ourJump)) prelude.push({ kind: "raise-jump", jump: state.dockerJump ? "docker" : "ours" });
+  if (changes.length > 0 && state.needsJump && ours && !state.jumpFirst) prelude.push({ kind: "raise-jump" });
   // What we added for our rules goes with the last of them; Docker's chain and jump never do.
   // Our jump goes once Docker jumps to the chain itself (packets would pass it twice), or once
   // nothing is left for it to serve: no rule of ours, and no foreign rule but Docker's closing RETURN.

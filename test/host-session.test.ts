@@ -101,14 +101,16 @@ describe("HostSession (fake host)", () => {
     expect(host.commands).toHaveLength(1);
   });
 
-  it("creates DOCKER-USER and our jump where Docker made none (ipv6 on 20.10), and removes both with our last rule", async () => {
+  it("where Docker manages FORWARD without a DOCKER-USER (ipv6 on 20.10), puts DOCKER-USER and our jump in the mangle table, and removes the table with our last rule", async () => {
     const v6 = readFileSync(join(__dirname, "fixtures/docker-20.10/ipv6-02-published-8080.v6.txt"), "utf8");
     const host = new FakeHost({ ipv4: DOCKER, ipv6: v6 });
     const session = new HostSession(host, "auto");
-    await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [rule("a")], ipv6: [rule("a")] } });
-    expect(host.save("ipv6")).toContain(`:DOCKER-USER - [0:0]`);
-    expect(host.save("ipv6")).toContain(`*filter\n${[":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]"].join("\n")}`);
-    expect(host.save("ipv6").split("\n").filter((l) => l.startsWith("-A FORWARD"))[0]).toBe(OUR_JUMP);
+    const created = await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [rule("a")], ipv6: [rule("a")] } });
+    expect(created.operations.ipv6.map((op) => `${op.table} ${op.kind}`)).toEqual(["mangle create-chain", "mangle insert-jump", "mangle insert"]);
+    const mangle = host.save("ipv6").split("*mangle\n")[1];
+    expect(mangle.split("\n").filter((l) => l.startsWith("-A "))).toEqual([OUR_JUMP, rule("a").text]);
+    // Docker's filter table is untouched.
+    expect(host.save("ipv6").split("*mangle")[0]).toBe(v6);
     await session.apply({ owner: "p/s/rule/a", rules: { ipv4: [], ipv6: [] } });
     expect(host.save("ipv6")).toBe(v6);
     expect(host.save("ipv4")).toBe(DOCKER);

@@ -125,11 +125,17 @@ async function showPlan(connection: Connection, declared: readonly Declared[]): 
   }
 }
 
+/** Prints, per family and table, DOCKER-USER, the jumps to it, and our rules elsewhere (INPUT). */
 async function showChain(sandbox: DockerSandbox): Promise<void> {
   for (const [tool, family] of [["iptables-save", "ipv4"], ["ip6tables-save", "ipv6"]] as const) {
-    const lines = (await sandbox.target.run([tool, "-t", "filter"])).split("\n").filter((l) => /^(-A DOCKER-USER|-A FORWARD -j DOCKER-USER)/.test(l));
-    say(`${family} DOCKER-USER:${lines.length === 0 ? " (none)" : ""}`);
-    for (const l of lines) say(`  ${l}`);
+    let table = "";
+    const lines: string[] = [];
+    for (const l of (await sandbox.target.run([tool])).split("\n")) {
+      if (l.startsWith("*")) table = l.slice(1);
+      else if (/^-A (DOCKER-USER |FORWARD (.* )?-j DOCKER-USER$)/.test(l) || (l.startsWith("-A ") && l.includes('"pdf:'))) lines.push(`  ${table}: ${l}`);
+    }
+    say(`${family} DOCKER-USER and our rules:${lines.length === 0 ? " (none)" : ""}`);
+    for (const l of lines) say(l);
   }
 }
 

@@ -4,15 +4,19 @@ import type { Operation } from "../planner";
 
 /**
  * Writes a family's operations as `iptables-restore --noflush` input: one
- * `*filter … COMMIT` transaction. A chain line is written only to create a
- * chain where it is missing (a chain line flushes an existing chain), so the
+ * `*TABLE … COMMIT` block per table they touch (filter, then mangle), all
+ * of it one transaction. A chain line is written only to create a chain
+ * where it is missing (a chain line flushes an existing chain), so the
  * transaction never declares a chain it does not create. `delete-table` is
  * not restore input (the apply script runs it afterwards).
  * Returns `""` when there is nothing to restore.
  */
 export function restoreInput(operations: readonly Operation[]): string {
-  const lines = operations.flatMap(restoreLines);
-  return lines.length === 0 ? "" : ["*filter", ...lines, "COMMIT"].join("\n") + "\n";
+  const blocks = (["filter", "mangle"] as const).flatMap((table) => {
+    const lines = operations.filter((op) => (op.table ?? "filter") === table).flatMap(restoreLines);
+    return lines.length === 0 ? [] : [`*${table}`, ...lines, "COMMIT"];
+  });
+  return blocks.length === 0 ? "" : blocks.join("\n") + "\n";
 }
 
 function restoreLines(op: Operation): string[] {
@@ -22,10 +26,8 @@ function restoreLines(op: Operation): string[] {
       return [`:${op.chain} - [0:0]`];
     case "insert-jump":
       return [`-I FORWARD 1 ${jump(OUR_JUMP)}`];
-    case "raise-jump": {
-      const line = jump(op.jump === "docker" ? DOCKER_JUMP : OUR_JUMP);
-      return [`-D FORWARD ${line}`, `-I FORWARD 1 ${line}`];
-    }
+    case "raise-jump":
+      return [`-D FORWARD ${jump(DOCKER_JUMP)}`, `-I FORWARD 1 ${jump(DOCKER_JUMP)}`];
     case "delete-jump":
       return [`-D FORWARD ${jump(OUR_JUMP)}`];
     case "delete-chain":

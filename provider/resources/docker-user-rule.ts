@@ -4,7 +4,7 @@ import type { Family } from "../family";
 import type { MatchField } from "../iptables/flag-table";
 import type { MatchValue, Rule } from "../iptables/rule";
 import { renderRule } from "../iptables/rule";
-import type { GuardedChain } from "../chains";
+import { userTable, type GuardedChain } from "../chains";
 import { DOCKER_PROXY } from "../docker/listeners";
 import { portsOverlap, publishedPorts } from "../docker/published-ports";
 import { dockerLayout, DOCKER_USER } from "../docker/layout";
@@ -172,10 +172,15 @@ export function ownedRules(owner: string, rules: readonly EngineRuleMatch[]): Re
   return out;
 }
 
+/** The warning for a family whose DOCKER-USER lives in the mangle table (see `userTable`). */
+export function mangleWarning(family: Family): string {
+  return `${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables, or "failing open") and moves its FORWARD rules above any other jump at every start: our DOCKER-USER lives in the mangle table here, where DROP holds across restarts, ACCEPT does not override Docker's own rules, and REJECT is not available`;
+}
+
 /**
  * What a `DockerUserRule` does and does not enforce on the host, as the
  * output `warnings`: a family where Docker writes no rules, a family where
- * FORWARD reaches DOCKER-USER only through our jump, and ports that only
+ * DOCKER-USER lives in the mangle table, and ports that only
  * docker-proxy serves (through INPUT, never DOCKER-USER).
  */
 export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
@@ -185,7 +190,7 @@ export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot:
     const layout = dockerLayout(snapshot[family]);
     const tool = family === "ipv4" ? "iptables" : "ip6tables";
     if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
-    else if (!layout.dockerJump) warnings.push(`${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables): we add the jump, but a dockerd restart puts Docker's rules above it until the next \`pulumi up\``);
+    else if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
     // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
     const dnat = publishedPorts(snapshot[family], family);
     const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));

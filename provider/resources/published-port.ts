@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { chainOf, chainState, GUARDED_CHAINS } from "../chains";
+import { chainOf, chainState, GUARDED_PLACES, userTable } from "../chains";
 import { DOCKER_PROXY, type Listener } from "../docker/listeners";
 import { dockerLayout, DOCKER_USER, type DockerLayout } from "../docker/layout";
 import { publishedPorts, portsOverlap, type PublishedMapping } from "../docker/published-ports";
@@ -9,7 +9,7 @@ import { parseRule } from "../iptables/rule";
 import { tokenize } from "../iptables/tokens";
 import { parseAddress } from "../schema/address";
 import { addressField, itemLimit, portOrRange } from "../schema/fields";
-import { ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
+import { mangleWarning, ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
 import type { Observation } from "./rule-resource";
 import { resourceBaseShape } from "./resource-base";
 
@@ -107,7 +107,7 @@ function directGuards(args: CheckedPublishedPortArgs, snapshot: Snapshot, dropFa
     for (const m of mappingsOf(args, snapshot, family)) {
       if (m.bridge && m.containerPort && !layout.directAccessDropped.has(m.containerAddress)) keys.set(`${family} ${m.bridge} ${m.containerPort}`, { family, bridge: m.bridge, port: m.containerPort });
     }
-    for (const live of chainState(snapshot[family], DOCKER_USER, layout).rules) {
+    for (const live of chainState(snapshot[family], DOCKER_USER, layout, userTable(layout)).rules) {
       const rule = live.tag?.owner === args.__owner ? parseRule(tokenize(live.text)) : undefined;
       const bridge = rule?.matches.outInterface?.value;
       const port = rule?.matches.destinationPort?.value;
@@ -178,9 +178,7 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
     if (!layout.managed && snapshot.unavailable.includes(family) === false) {
       warnings.push(`${family}: Docker writes no ${family === "ipv4" ? "iptables" : "ip6tables"} rules on this host (off in daemon.json, or no Docker): only connections the host serves itself (docker-proxy, INPUT) are guarded; containers' own ${family === "ipv4" ? "IPv4" : "IPv6"} addresses are not filtered`);
     }
-    if (layout.managed && !layout.dockerJump) {
-      warnings.push(`${family}: Docker does not jump to DOCKER-USER in this family (Docker before 23 with ip6tables): we add the jump, but a dockerd restart puts Docker's rules above it until the next \`pulumi up\``);
-    }
+    if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
   }
   const forward = served.filter((s) => s.path === "forward");
   const proxies = served.filter((s) => s.path === "proxy");
@@ -201,19 +199,18 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
 
 /**
  * The paths whose DROP of this owner is in place in a family: `proxy` in
- * INPUT; `forward` and `direct` in DOCKER-USER, when FORWARD jumps there
- * before Docker's rules.
+ * INPUT; `forward` and `direct` in DOCKER-USER (in the table the layout
+ * gives it), when FORWARD jumps there before Docker's rules.
  */
 function guardedPaths(snapshot: Snapshot, family: Family, owner: string, layout: DockerLayout): PortPath[] {
   const paths = new Set<PortPath>();
-  for (const chain of GUARDED_CHAINS) {
-    const state = chainState(snapshot[family], chain, layout);
-    const reached = chain === "INPUT" || ((state.dockerJump || state.ourJump) && state.jumpFirst);
+  for (const place of GUARDED_PLACES.filter((p) => p.chain === "INPUT" || p.table === userTable(layout))) {
+    const state = chainState(snapshot[family], place.chain, layout, place.table);
+    const reached = place.chain === "INPUT" || ((state.dockerJump || state.ourJump) && state.jumpFirst);
     for (const rule of state.rules) {
       if (rule.tag?.owner !== owner || !rule.text.endsWith(" -j DROP") || !reached) continue;
-      paths.add(chain === "INPUT" ? "proxy" : rule.text.includes("! --ctstate DNAT") ? "direct" : "forward");
+      paths.add(place.chain === "INPUT" ? "proxy" : rule.text.includes("! --ctstate DNAT") ? "direct" : "forward");
     }
   }
   return [...paths].sort();
 }
-

@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { chainState, GUARDED_CHAINS, type LiveRule } from "../chains";
+import { chainState, GUARDED_PLACES, type LiveRule } from "../chains";
+import { dockerLayout } from "../docker/layout";
 import { describePlan } from "../drift";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
@@ -186,9 +187,12 @@ function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
   return String(value);
 }
 
-/** The owner's rules on the host, per family, in chain order (DOCKER-USER, then INPUT). */
+/** The owner's rules on the host, per family, in chain order (DOCKER-USER, in filter or mangle, then INPUT). */
 function liveRules(snapshot: Snapshot, owner: string): Record<Family, LiveRule[]> {
-  const of = (f: Family) => GUARDED_CHAINS.flatMap((chain) => chainState(snapshot[f], chain).rules.filter((r) => r.tag?.owner === owner));
+  const of = (f: Family) => {
+    const layout = dockerLayout(snapshot[f]);
+    return GUARDED_PLACES.flatMap((place) => chainState(snapshot[f], place.chain, layout, place.table).rules.filter((r) => r.tag?.owner === owner));
+  };
   return { ipv4: of("ipv4"), ipv6: of("ipv6") };
 }
 

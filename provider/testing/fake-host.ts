@@ -71,7 +71,8 @@ export class FakeHost implements Host {
     this.beforeApply?.();
     const inputs = splitInput(stdin);
     const expected: Record<Family, string> = { ipv4: argv[6], ipv6: argv[7] };
-    const drops = FAMILIES.filter((f) => inputs[`drop${f.slice(3)}`] !== undefined);
+    const dropsOf = (f: Family) => (inputs[`drop${f.slice(3)}`] ?? "").split("\n").filter(Boolean);
+    const drops = FAMILIES.filter((f) => dropsOf(f).length > 0);
     for (const f of FAMILIES) {
       if ((inputs[f] !== undefined || drops.includes(f)) && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: "", stderr: "" };
     }
@@ -84,7 +85,7 @@ export class FakeHost implements Host {
         return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
       }
     }
-    for (const f of drops) next[f] = { ...next[f], tables: next[f].tables.filter((t) => !(t.name === "filter" && isEmptyTable(t))) };
+    for (const f of drops) next[f] = { ...next[f], tables: next[f].tables.filter((t) => !(dropsOf(f).includes(t.name) && isEmptyTable(t))) };
     this.state = next;
     return { code: 0, stdout: this.print(), stderr: "" };
   }
@@ -103,12 +104,12 @@ function isEmptyTable(table: Table): boolean {
   return table.rules.length === 0 && table.chains.every((c) => c.policy !== "-" && c.policy !== "DROP");
 }
 
-/** The fake's fingerprint: the same lines the real script hashes (tables, and the filter table's DOCKER-USER, INPUT and FORWARD). */
+/** The fake's fingerprint: the same lines the real script hashes (tables, and the filter and mangle tables' DOCKER-USER, INPUT and FORWARD). */
 function fingerprint(ruleset: Ruleset): string {
   const watched = ["DOCKER-USER", "INPUT", "FORWARD"];
   const lines = ruleset.tables.flatMap((t) => [
     `*${t.name}`,
-    ...(t.name !== "filter" ? [] : [...t.chains.filter((c) => watched.includes(c.name)).map((c) => `:${c.name} ${c.policy}`), ...t.rules.filter((r) => watched.includes(r.chain)).map((r) => renderTokens(r.tokens))]),
+    ...(t.name !== "filter" && t.name !== "mangle" ? [] : [...t.chains.filter((c) => watched.includes(c.name)).map((c) => `:${c.name} ${c.policy}`), ...t.rules.filter((r) => watched.includes(r.chain)).map((r) => renderTokens(r.tokens))]),
   ]);
   return createHash("sha256").update(lines.map((l) => `${l}\n`).join("")).digest("hex");
 }
@@ -195,6 +196,7 @@ function insertionPoint(table: { chains: readonly ChainDecl[]; rules: readonly S
 }
 
 function builtinChains(table: string): ChainDecl[] {
-  const names = table === "nat" ? ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"] : ["INPUT", "FORWARD", "OUTPUT"];
+  const names =
+    table === "nat" ? ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"] : table === "mangle" ? ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"] : ["INPUT", "FORWARD", "OUTPUT"];
   return names.map((name) => ({ name, policy: "ACCEPT", counters: "[0:0]" }));
 }

@@ -166,18 +166,18 @@ function only(...allowed: number[]): Record<string, boolean> {
 }
 
 /** DOCKER-USER's declaration, its rules and FORWARD's jump to it, per family, without counters. */
-async function dockerUser(): Promise<Record<Family, string[]>> {
+async function dockerUser(table: "filter" | "mangle" = "filter"): Promise<Record<Family, string[]>> {
   const grab = async (tool: string) =>
-    (await sb().target.run([tool, "-t", "filter"]))
+    (await sb().target.run([tool, "-t", table]))
       .split("\n")
       .filter((l) => /^(:DOCKER-USER |-A DOCKER-USER |-A FORWARD (.* )?-j DOCKER-USER$)/.test(l))
       .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
   return { ipv4: await grab("iptables-save"), ipv6: await grab("ip6tables-save") };
 }
 
-/** FORWARD's rules in a family, in order. */
-async function forwardRules(family: Family): Promise<string[]> {
-  const save = await sb().target.run([family === "ipv4" ? "iptables-save" : "ip6tables-save", "-t", "filter"]);
+/** FORWARD's rules in a family and table, in order. */
+async function forwardRules(family: Family, table: "filter" | "mangle" = "filter"): Promise<string[]> {
+  const save = await sb().target.run([family === "ipv4" ? "iptables-save" : "ip6tables-save", "-t", table]);
   return save.split("\n").filter((l) => l.startsWith("-A FORWARD "));
 }
 
@@ -300,9 +300,10 @@ describe("PublishedPort over SSH, with a real dockerd and real packets", () => {
       expect(text).not.toContain(container.ipv4);
       if (container.ipv6) expect(text).not.toContain(container.ipv6);
     }
-    // Docker 20.10 has no IPv6 DOCKER-USER: it was created, with FORWARD's jump first.
-    expect((await forwardRules("ipv6"))[0]).toBe(OUR_JUMP);
-    expect((await dockerUser()).ipv6).toEqual([":DOCKER-USER -", OUR_JUMP, ...ruleText.ipv6.split("\n").filter((l) => l.startsWith("-A DOCKER-USER "))]);
+    // Docker 20.10 makes no IPv6 DOCKER-USER and moves its FORWARD rules above any other jump at every start:
+    // ours lives in the mangle table, with FORWARD's jump first there.
+    expect((await forwardRules("ipv6", "mangle"))[0]).toBe(OUR_JUMP);
+    expect((await dockerUser("mangle")).ipv6).toEqual([":DOCKER-USER -", OUR_JUMP, ...ruleText.ipv6.split("\n").filter((l) => l.startsWith("-A DOCKER-USER "))]);
 
     expect(await reachability()).toEqual(only(0));
   });
@@ -403,9 +404,10 @@ describe("PublishedPort over SSH, with a real dockerd and real packets", () => {
     expect((await server().log()).match(/Accepted publickey for root/g)).toHaveLength(1);
   });
 
-  // Docker 20.10 has no IPv6 DOCKER-USER: the chain and the jump the engine made for the allowlist go with it.
-  test("after delete, IPv6 DOCKER-USER is exactly as before create (the chain and jump the engine created are gone)", async () => {
+  // Docker 20.10 has no IPv6 DOCKER-USER: the chain, the jump and the mangle table the engine made go with the allowlist.
+  test("after delete, IPv6 is exactly as before create (the mangle table the engine made is gone)", async () => {
     expect((await dockerUser()).ipv6).toEqual(before.ipv6);
+    expect(await sb().target.run(["ip6tables-save"])).not.toContain("*mangle");
   });
 });
 

@@ -1,18 +1,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { chainState, OUR_JUMP } from "../../provider/chains";
-import { DOCKER_JUMP, DOCKER_USER } from "../../provider/docker/layout";
+import { OUR_JUMP } from "../../provider/chains";
+import { DOCKER_USER } from "../../provider/docker/layout";
 import { describeDrift, describePlan } from "../../provider/drift";
 import { RestoreError } from "../../provider/errors";
 import { FAMILIES, type Family } from "../../provider/family";
 import type { Ruleset } from "../../provider/iptables/ruleset";
 import { APPLY_EXIT, applyCommand, readCommand } from "../../provider/host-scripts";
-import { HostSession, type PlannedChange, type ChangeResult, type Snapshot } from "../../provider/host-session";
+import { HostSession, planFamily, type PlannedChange, type ChangeResult, type Snapshot } from "../../provider/host-session";
 import type { ExecOptions, ExecResult, Host } from "../../provider/host/host";
 import { backendSuffix, type Backend } from "../../provider/iptables/backend";
 import { tokenize } from "../../provider/iptables/tokens";
 import { compareTags, formatTag, parseTag } from "../../provider/ownership";
-import { planChain, type OwnedRule } from "../../provider/planner";
+import type { OwnedRule } from "../../provider/planner";
 import { ownedRules, type RuleMatch } from "../../provider/resources/docker-user-rule";
 import { Netns } from "../support/netns";
 
@@ -27,9 +27,16 @@ import { Netns } from "../support/netns";
 const BACKENDS: readonly Exclude<Backend, "auto">[] = ["nft", "legacy"];
 const FIXTURES = path.join(__dirname, "../fixtures/docker-20.10");
 /** Docker 20.10 with one published port, IPv6 on: ip6tables has no DOCKER-USER. */
+/**
+ * Docker 20.10's IPv4 rules, and an IPv6 firewall Docker does not manage
+ * (its default before 27) holding one rule of the admin's: there the engine
+ * makes DOCKER-USER and its own jump in the filter table. (Where Docker
+ * manages IPv6 without a DOCKER-USER, 20.10 with ip6tables on, they go to
+ * the mangle table: leave-no-trace.test.ts and the e2e tests.)
+ */
 const DOCKER: Record<Family, string> = {
   ipv4: fs.readFileSync(path.join(FIXTURES, "ipv6-02-published-8080.v4.txt"), "utf8"),
-  ipv6: fs.readFileSync(path.join(FIXTURES, "ipv6-02-published-8080.v6.txt"), "utf8"),
+  ipv6: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n",
 };
 const DOCKER_RETURN = `-A ${DOCKER_USER} -j RETURN`;
 
@@ -156,7 +163,7 @@ function ops(result: ChangeResult, family: Family): string[] {
  * users are told (`describePlan`, which names a moved rule once).
  */
 function driftOf(snapshot: Snapshot, ...changes: PlannedChange[]): { operations: string[]; messages: string[] } {
-  const plans = FAMILIES.map((family) => [family, planChain(chainState(snapshot[family], "DOCKER-USER"), changes.map((c) => ({ owner: c.owner, rules: c.rules[family] }))).operations] as const);
+  const plans = FAMILIES.map((family) => [family, planFamily(snapshot[family], changes.map((c) => ({ owner: c.owner, rules: c.rules[family] })))] as const);
   return {
     operations: plans.flatMap(([family, operations]) => operations.map((op) => describeDrift(family, op))),
     messages: plans.flatMap(([family, operations]) => describePlan(family, operations)),
@@ -190,7 +197,7 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
 
       const created = await session.apply(web);
       expect(ops(created, "ipv4")).toEqual([`insert 1 ${v4}`]);
-      // Docker 20.10 made no ip6tables DOCKER-USER: the chain and our (tagged) jump come first.
+      // Docker does not manage IPv6 here: the chain and our (tagged) jump come first.
       expect(ops(created, "ipv6")).toEqual(["create-chain", "insert-jump", `insert 1 ${v6}`]);
       expect(await chain(ns, "ipv4", backend)).toEqual([v4, DOCKER_RETURN]);
       expect(await chain(ns, "ipv6", backend)).toEqual([v6]);
@@ -479,17 +486,12 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       expect(drift(await session.read(), web)).toEqual([`ipv6: duplicate: ${v6}`]);
       await repair();
 
-      // The FORWARD jumps removed (Docker's in ipv4, ours in ipv6): the rules have no effect. Ours comes back.
-      expect((await chain(ns, "ipv4", backend, "FORWARD"))[0]).toBe(DOCKER_JUMP);
+      // Our FORWARD jump removed (ipv6): the rules have no effect. It comes back.
       expect((await chain(ns, "ipv6", backend, "FORWARD"))[0]).toBe(OUR_JUMP);
-      await iptables(ns, "ipv4", backend, "-D", "FORWARD", ...ruleArgs(DOCKER_JUMP));
       await iptables(ns, "ipv6", backend, "-D", "FORWARD", ...ruleArgs(OUR_JUMP));
-      expect(drift(await session.read(), web)).toEqual([
-        "ipv4: FORWARD does not jump to DOCKER-USER, so its rules have no effect",
-        "ipv6: FORWARD does not jump to DOCKER-USER, so its rules have no effect",
-      ]);
+      expect(drift(await session.read(), web)).toEqual(["ipv6: FORWARD does not jump to DOCKER-USER, so its rules have no effect"]);
       await repair();
-      for (const family of FAMILIES) expect((await chain(ns, family, backend, "FORWARD"))[0]).toBe(OUR_JUMP);
+      expect((await chain(ns, "ipv6", backend, "FORWARD"))[0]).toBe(OUR_JUMP);
 
       // The chain deleted outright (ip6tables, where nothing else refers to it once the jump is gone).
       await iptables(ns, "ipv6", backend, "-D", "FORWARD", ...ruleArgs(OUR_JUMP));

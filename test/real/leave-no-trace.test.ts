@@ -62,21 +62,42 @@ describe("the jump guard (nft)", () => {
   const backend = "nft";
   const docker = (family: Family) => fixtureText(`docker-20.10/ipv6-02-published-8080.${family === "ipv4" ? "v4" : "v6"}.txt`);
 
-  test("a restart that puts Docker's rules above our jump (Docker 20.10, IPv6) is drift, and the next apply puts it back on top", async () => {
+  test("Docker 20.10 with IPv6: DOCKER-USER and our jump go to the mangle table, out of Docker's way; a REJECT there is refused by name; delete leaves every table as it was", async () => {
     await withNamespace(async (ns) => {
       for (const family of FAMILIES) await ns.run([tool(family, backend, "-restore")], { stdin: docker(family) });
+      const before = await save(ns, "ipv6", backend);
       const session = new HostSession(ns, backend);
       const change = { owner: rule.__owner, rules: dockerUserRules(rule) };
       await session.apply(change);
-      const forward = async () => (await save(ns, "ipv6", backend)).split("\n").filter((l) => l.startsWith("-A FORWARD "));
-      expect((await forward())[0]).toBe(OUR_JUMP);
-      // What dockerd 20.10 does at start: its FORWARD rules inserted at the top again.
-      await ns.run([tool("ipv6", backend), "-D", "FORWARD", "-m", "comment", "--comment", "pdf:jump", "-j", "DOCKER-USER"]);
-      await ns.run([tool("ipv6", backend), "-A", "FORWARD", "-m", "comment", "--comment", "pdf:jump", "-j", "DOCKER-USER"]);
-      const drift = describePlan("ipv6", planFamily((await session.read()).ipv6, [{ owner: change.owner, rules: change.rules.ipv6 }]));
-      expect(drift).toEqual(["ipv6: FORWARD jumps to DOCKER-USER after Docker's rules: every rule in it is bypassed"]);
+      const mangle = (await ns.run([tool("ipv6", backend, "-save"), "-t", "mangle"])).split("\n").filter((l) => l.startsWith("-A "));
+      expect(mangle).toEqual([OUR_JUMP, change.rules.ipv6[0].text]);
+      // What dockerd 20.10 does at start, its FORWARD rules inserted at the top again, leaves mangle alone.
+      await ns.run([tool("ipv6", backend), "-D", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1"]);
+      await ns.run([tool("ipv6", backend), "-I", "FORWARD", "1", "-j", "DOCKER-ISOLATION-STAGE-1"]);
+      expect(describePlan("ipv6", planFamily((await session.read()).ipv6, [{ owner: change.owner, rules: change.rules.ipv6 }]))).toEqual([]);
+      const reject = dockerUserRuleSchema.parse({ __owner: "lnt/real/rule/reject", action: "REJECT", family: "ipv6" });
+      await expect(session.apply({ owner: reject.__owner, rules: dockerUserRules(reject) })).rejects.toThrow(/ipv6: .*mangle table, where iptables has no REJECT: use DROP/);
+      await session.apply({ owner: rule.__owner, rules: { ipv4: [], ipv6: [] } });
+      expect(await save(ns, "ipv6", backend)).toBe(before);
+    });
+  });
+
+  test("Docker \"failing open\" (its jump to DOCKER-USER gone): our rules move to the mangle table, and back once Docker's jump returns", async () => {
+    await withNamespace(async (ns) => {
+      for (const family of FAMILIES) await ns.run([tool(family, backend, "-restore")], { stdin: docker(family) });
+      const before = await save(ns, "ipv4", backend);
+      const session = new HostSession(ns, backend);
+      const v4 = dockerUserRuleSchema.parse({ __owner: "lnt/real/rule/v4", action: "DROP", protocol: "tcp", destinationPort: 22, family: "ipv4" });
+      const change = { owner: v4.__owner, rules: dockerUserRules(v4) };
       await session.apply(change);
-      expect((await forward())[0]).toBe(OUR_JUMP);
+      await ns.run([tool("ipv4", backend), "-D", "FORWARD", "-j", "DOCKER-USER"]);
+      const moved = await session.apply(change);
+      expect(moved.operations.ipv4.map((op) => `${op.table ?? "filter"} ${op.kind}`)).toEqual(["filter delete", "mangle create-chain", "mangle insert-jump", "mangle insert"]);
+      await ns.run([tool("ipv4", backend), "-I", "FORWARD", "1", "-j", "DOCKER-USER"]);
+      const back = await session.apply(change);
+      expect(back.operations.ipv4.map((op) => `${op.table ?? "filter"} ${op.kind}`)).toEqual(["filter insert", "mangle delete", "mangle delete-jump", "mangle delete-chain", "mangle delete-table"]);
+      await session.apply({ owner: v4.__owner, rules: { ipv4: [], ipv6: [] } });
+      expect(await save(ns, "ipv4", backend)).toBe(before);
     });
   });
 
