@@ -11,32 +11,44 @@ import type { Operation } from "../planner";
  * Returns `""` when there is nothing to restore.
  */
 export function restoreInput(operations: readonly Operation[]): string {
-  const lines = operations.flatMap(restoreLines);
+  return filterTransaction(operations.flatMap(restoreLines));
+}
+
+/** Wraps restore lines in one `*filter … COMMIT` transaction; `""` for no lines. */
+export function filterTransaction(lines: readonly string[]): string {
   return lines.length === 0 ? "" : ["*filter", ...lines, "COMMIT"].join("\n") + "\n";
 }
 
+/** The restore line that inserts a saved rule (`-A CHAIN …`) at a 1-based position of its chain. */
+export function insertLine(text: string, position: number): string {
+  const [chain, ...rest] = text.slice("-A ".length).split(" ");
+  return `-I ${chain} ${position} ${rest.join(" ")}`;
+}
+
+/** The restore line that deletes a saved rule (`-A CHAIN …`) by its text: the first rule of the chain that matches it. */
+export function deleteLine(text: string): string {
+  return `-D ${text.slice("-A ".length)}`;
+}
+
 function restoreLines(op: Operation): string[] {
-  const jump = (line: string) => line.slice("-A FORWARD ".length);
   switch (op.kind) {
     case "create-chain":
       return [`:${op.chain} - [0:0]`];
     case "insert-jump":
-      return [`-I FORWARD 1 ${jump(OUR_JUMP)}`];
+      return [insertLine(OUR_JUMP, 1)];
     case "raise-jump": {
-      const line = jump(op.jump === "docker" ? DOCKER_JUMP : OUR_JUMP);
-      return [`-D FORWARD ${line}`, `-I FORWARD 1 ${line}`];
+      const line = op.jump === "docker" ? DOCKER_JUMP : OUR_JUMP;
+      return [deleteLine(line), insertLine(line, 1)];
     }
     case "delete-jump":
-      return [`-D FORWARD ${jump(OUR_JUMP)}`];
+      return [deleteLine(OUR_JUMP)];
     case "delete-chain":
       return [`-X ${op.chain}`];
     case "delete-table":
       return [];
     case "delete":
-      return [`-D ${op.text.slice("-A ".length)}`];
-    case "insert": {
-      const [chain, ...rest] = op.text.slice("-A ".length).split(" ");
-      return [`-I ${chain} ${op.position} ${rest.join(" ")}`];
-    }
+      return [deleteLine(op.text)];
+    case "insert":
+      return [insertLine(op.text, op.position)];
   }
 }
