@@ -20,19 +20,19 @@ import { backendSuffix, type Backend } from "./iptables/backend";
 
 /** Exit codes of the apply script, so the session can tell failures apart. */
 export const APPLY_EXIT = {
-  /** The chains changed since they were read (another process or Docker); read again and retry. */
+  /** The chains changed since they were read (another process or Docker); stdout holds the tables as read under the host lock, to plan again against. */
   conflict: 75,
   /** `iptables-restore --test` rejected the ipv4 or ipv6 input; nothing was changed. */
   rejected: { ipv4: 65, ipv6: 66 } as Record<Family, number>,
-  /** The real restore failed after its test passed; ipv4 failing changed nothing, ipv6 failing rolled ipv4 back. */
+  /** The real restore reported a failure after its test passed (for ipv6, after ipv4's part was taken back); read the host to know what it holds. */
   failed: { ipv4: 67, ipv6: 68 } as Record<Family, number>,
-  /** ipv6 failed and rolling ipv4 back failed too: ipv4 holds the new rules. */
+  /** ipv6 failed and taking ipv4's part back failed too; read the host to know what it holds. */
   rollbackFailed: 72,
-  /** Reading a table failed (the tool's own message is on stderr). */
+  /** Reading a table failed (the tool's own message is on stderr); before the restores or after them. */
   readFailed: 69,
-  /** Timed out waiting for the host lock held by another process. */
+  /** Timed out waiting for the host lock held by another process; nothing was changed. */
   lockTimeout: 71,
-  /** `flock`, `mktemp` or another basic tool is missing or failed. */
+  /** `flock` or another basic tool is missing or failed; nothing was changed. */
   setupFailed: 70,
 } as const;
 
@@ -55,64 +55,70 @@ const FINGERPRINT_FUNCTION = `fp() {
 }`;
 
 /**
- * Prints every table of both families, each followed by its fingerprint,
- * then the listening sockets. A host without a usable ip6tables (IPv6
- * disabled, the tool missing) says so instead of failing: IPv4-only work
- * goes on there.
+ * `print_tables` prints every table of both families, each followed by its
+ * fingerprint, then the listening sockets. A host without a usable ip6tables
+ * (IPv6 disabled, the tool missing) says so instead of failing: IPv4-only
+ * work goes on there.
  */
-const PRINT_TABLES = `for f in 4 6; do
-  printf '#@pdf ipv%s\\n' "$f"
-  if [ "$f" = 6 ]; then
-    saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
-  else
-    saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
-  fi
-  [ -z "$saved" ] || printf '%s\\n' "$saved"
-  printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
-done
-printf '#@pdf listeners\\n'
-ss -Hltunp 2> /dev/null || true`;
+const PRINT_TABLES_FUNCTION = `print_tables() {
+  for f in 4 6; do
+    printf '#@pdf ipv%s\\n' "$f"
+    if [ "$f" = 6 ]; then
+      saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
+    else
+      saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
+    fi
+    [ -z "$saved" ] || printf '%s\\n' "$saved"
+    printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
+  done
+  printf '#@pdf listeners\\n'
+  ss -Hltunp 2> /dev/null || true
+}`;
 
-const READ_SCRIPT = `s=$1
+// With a lock path, the read waits for the host lock first, so that it does
+// not see a transaction halfway (after a failed apply, which may still run).
+const READ_SCRIPT = `s=$1 lock=\${2-}
+if [ -n "$lock" ]; then exec 9>>"$lock" && flock -w ${LOCK_WAIT_SECONDS} 9; fi
 ${FINGERPRINT_FUNCTION}
-${PRINT_TABLES}`;
+${PRINT_TABLES_FUNCTION}
+print_tables`;
 
-// \`d\` holds this transaction's files: the restore inputs ipv4/ipv6 and the
-// tables to drop, drop4/drop6 (split from stdin), and the ipv4 filter table
-// saved for a rollback. A filter table is dropped (nf_tables only, with \`nft\`)
-// only if it still holds no rule, no chain of its own and no DROP policy.
+// The input (stdin) is held in a variable and each section is piped to its
+// tool, so no file is written: a killed run leaves nothing behind. Sections:
+// ipv4/ipv6 (restore inputs), undo4 (what takes ipv4's part back, run when
+// ipv6 fails), drop4/drop6 (drop the filter table; nf_tables only, with \`nft\`,
+// and only if it still holds no rule, no chain of its own and no DROP policy).
 const APPLY_SCRIPT = `set -u
 lock=$1 s=$2 fp4=$3 fp6=$4
+input=$(cat) || exit ${APPLY_EXIT.setupFailed}
+section() { printf '%s\\n' "$input" | awk -v s="$1" '/^#@pdf [a-z0-9]+$/ { on = ($2 == s); next } on'; }
+has() { printf '%s\\n' "$input" | grep -qx "#@pdf $1"; }
+restore() { f=$1 text=$2; shift 2; printf '%s\\n' "$text" | "ip\${f#4}tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$@"; }
+${FINGERPRINT_FUNCTION}
+${PRINT_TABLES_FUNCTION}
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
 flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }
-d=$(mktemp -d) || exit ${APPLY_EXIT.setupFailed}
-trap 'rm -rf "$d"' EXIT
-awk -v d="$d" '/^#@pdf [a-z0-9]+$/ { f = d "/" $2; printf "" > f; next } f { print > f }' || exit ${APPLY_EXIT.setupFailed}
-${FINGERPRINT_FUNCTION}
+in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4)
 for f in 4 6; do
-  [ -e "$d/ipv$f" ] || [ -e "$d/drop$f" ] || continue
-  want=$fp4
-  [ "$f" = 4 ] || want=$fp6
+  if [ "$f" = 4 ]; then work=$in4 want=$fp4; else work=$in6 want=$fp6; fi
+  [ -n "$work" ] || has "drop$f" || continue
   saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
-  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || exit ${APPLY_EXIT.conflict}
+  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || { print_tables; exit ${APPLY_EXIT.conflict}; }
 done
-[ ! -s "$d/ipv4" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
-[ ! -s "$d/ipv6" ] || "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv6" || exit ${APPLY_EXIT.rejected.ipv6}
-if [ -s "$d/ipv4" ]; then
-  "iptables$s-save" -c -t filter > "$d/undo" || exit ${APPLY_EXIT.readFailed}
-  "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv4" || exit ${APPLY_EXIT.failed.ipv4}
-fi
-if [ -s "$d/ipv6" ] && ! "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv6"; then
-  [ ! -e "$d/undo" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} -c -T filter "$d/undo" || exit ${APPLY_EXIT.rollbackFailed}
+[ -z "$in4" ] || restore 4 "$in4" --test || exit ${APPLY_EXIT.rejected.ipv4}
+[ -z "$in6" ] || restore 6 "$in6" --test || exit ${APPLY_EXIT.rejected.ipv6}
+[ -z "$in4" ] || restore 4 "$in4" || exit ${APPLY_EXIT.failed.ipv4}
+if [ -n "$in6" ] && ! restore 6 "$in6"; then
+  [ -z "$undo4" ] || restore 4 "$undo4" || exit ${APPLY_EXIT.rollbackFailed}
   exit ${APPLY_EXIT.failed.ipv6}
 fi
 for f in 4 6; do
-  [ -e "$d/drop$f" ] && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
+  has "drop$f" && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
   "ip\${f#4}tables$s-save" -t filter | grep -Eq '^(-A |:[^ ]+ (-|DROP) )' && continue
   nft delete table "ip\${f#4}" filter 2> /dev/null
 done
-${PRINT_TABLES}`;
+print_tables`;
 
 /** A command's argv and the short name it goes by in messages. */
 export interface HostCommand {
@@ -121,18 +127,25 @@ export interface HostCommand {
   readonly label: string;
 }
 
-/** The command that prints every table of both families, with their fingerprints, and the listening sockets. */
-export function readCommand(backend: Backend): HostCommand {
-  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend)], label: `iptables${backendSuffix(backend)}-save (reading the firewall)` };
+/**
+ * The command that prints every table of both families, with their
+ * fingerprints, and the listening sockets. With `lockPath`, it waits for the
+ * host lock first (up to a minute, then reads anyway), so that it reads no
+ * other transaction halfway.
+ */
+export function readCommand(backend: Backend, lockPath?: string): HostCommand {
+  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend), ...(lockPath ? [lockPath] : [])], label: `iptables${backendSuffix(backend)}-save (reading the firewall)` };
 }
 
 /**
  * The command that applies restore inputs under the host lock, after checking
- * that each changed family still has the fingerprint it had when read,
- * testing every input first, and rolling ipv4 back if ipv6 fails; then
- * drops the filter tables it was asked to (where they are empty). It prints
- * what the read command prints afterwards, so verifying costs no extra
- * round trip.
+ * that each changed family still has the fingerprint it had when read
+ * (when one has not, it prints the tables as read under the lock and exits
+ * with `APPLY_EXIT.conflict`), testing every input first, and taking ipv4's
+ * part back with the input it is given if ipv6 fails; then drops the filter
+ * tables it was asked to (where they are empty). It prints what the read
+ * command prints afterwards, so verifying costs no extra round trip. It
+ * writes no file.
  */
 export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, lockPath = HOST_LOCK_PATH): HostCommand {
   return {
@@ -149,9 +162,16 @@ export interface FamilyWork {
   readonly dropFilter: boolean;
 }
 
-/** The standard input of the apply command: each family's restore input and table drop in their sections. */
-export function applyInput(work: Record<Family, FamilyWork>): string {
-  return FAMILIES.map((f) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + (work[f].dropFilter ? `#@pdf drop${f.slice(3)}\n` : "")).join("");
+/** What the apply command does: each family's work, and how to take ipv4's part back when ipv6's fails. */
+export interface ApplyWork extends Record<Family, FamilyWork> {
+  /** `iptables-restore --noflush` input that undoes ipv4's `restore` (see rollback-script.ts); `""` for none. */
+  readonly undoIpv4: string;
+}
+
+/** The standard input of the apply command: each family's restore input, ipv4's undo and the table drops, in their sections. */
+export function applyInput(work: ApplyWork): string {
+  const family = (f: Family) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + (work[f].dropFilter ? `#@pdf drop${f.slice(3)}\n` : "");
+  return FAMILIES.map(family).join("") + (work.undoIpv4 !== "" ? `#@pdf undo4\n${work.undoIpv4}` : "");
 }
 
 /** One family's part of the read (or apply) command's output. */
