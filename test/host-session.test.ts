@@ -63,6 +63,18 @@ describe("HostSession (fake host)", () => {
     expect(userChain(host)).toEqual([rule("good1").text, rule("good2").text, "-A DOCKER-USER -j RETURN"]);
   });
 
+  it("a rule the kernel refuses in ipv6 after ipv4 was applied: ipv4 is taken back by its inverse, that change fails alone, the others land", async () => {
+    const host = new FakeHost({ ipv4: DOCKER }, { kernelRejects: /-i bomb0/ });
+    const session = new HostSession(host, "auto");
+    const both = (name: string, extra = "") => ({ owner: `p/s/rule/${name}`, rules: { ipv4: [rule(name)], ipv6: [rule(name, 500, extra)] } });
+    const [good, bad] = await Promise.allSettled([session.apply(both("good")), session.apply(both("bad", " -i bomb0"))]);
+    expect(good.status).toBe("fulfilled");
+    const error = (bad as PromiseRejectedResult).reason;
+    expect(error).toBeInstanceOf(RestoreError);
+    expect(error.message).toMatch(/ip6tables-restore.*failed after its test passed; ipv4's part was rolled back, nothing was changed \(read back\)/);
+    expect(userChain(host)).toEqual([rule("good").text, "-A DOCKER-USER -j RETURN"]);
+  });
+
   it("a lone rejected change fails alone: reads queued with it still get the host's rules", async () => {
     const host = new FakeHost({ ipv4: DOCKER }, { rejects: /-i bad0/ });
     const session = new HostSession(host, "auto");
