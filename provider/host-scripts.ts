@@ -15,7 +15,10 @@ import { backendSuffix, type Backend } from "./iptables/backend";
  * counters aside, and which tables exist. The apply refuses to run when the
  * fingerprint no longer matches, so nothing has to re-create iptables' exact
  * output byte for byte. The read also prints the listening sockets
- * (`ss -Hltunp`), which show what docker-proxy serves.
+ * (`ss -Hltunp`), which show what docker-proxy serves. Neither writes a
+ * temporary file (the apply keeps its input in shell variables), so a run
+ * that is killed leaves nothing behind but the lock file and, for at most a
+ * few seconds, a reserved turn.
  */
 
 /** Exit codes of the apply script, so the session can tell failures apart. */
@@ -41,6 +44,8 @@ export const HOST_LOCK_PATH = "/run/pulumi-docker-firewall.lock";
 
 /** Seconds to wait for another process's transaction, and for the xtables lock. */
 const LOCK_WAIT_SECONDS = 60;
+/** Seconds a reserved turn holds (see the apply script): long enough for a retry to be planned and sent, short enough that a process that died does not hold others up for long. */
+const TURN_SECONDS = 3;
 const XTABLES_WAIT_SECONDS = 30;
 
 const SECTION = /^#@pdf (ipv4|ipv6|listeners)$/;
@@ -83,13 +88,20 @@ ${FINGERPRINT_FUNCTION}
 ${PRINT_TABLES_FUNCTION}
 print_tables`;
 
+// A transaction that found the chains changed reserves the next turn for its
+// retry: its ticket and the time go in "$lock.turn" (written under the lock),
+// and every other apply gives the lock back and waits until the retry took
+// the turn or the turn expired. So a retry, planned against the tables the
+// conflict answer printed, finds them unchanged unless a writer that does not
+// take our lock (Docker, an admin) wrote meanwhile.
+//
 // The input (stdin) is held in a variable and each section is piped to its
 // tool, so no file is written: a killed run leaves nothing behind. Sections:
 // ipv4/ipv6 (restore inputs), undo4 (what takes ipv4's part back, run when
 // ipv6 fails), drop4/drop6 (drop the filter table; nf_tables only, with \`nft\`,
 // and only if it still holds no rule, no chain of its own and no DROP policy).
 const APPLY_SCRIPT = `set -u
-lock=$1 s=$2 fp4=$3 fp6=$4
+lock=$1 s=$2 fp4=$3 fp6=$4 ticket=$5 turn=$1.turn
 input=$(cat) || exit ${APPLY_EXIT.setupFailed}
 section() { printf '%s\\n' "$input" | awk -v s="$1" '/^#@pdf [a-z0-9]+$/ { on = ($2 == s); next } on'; }
 has() { printf '%s\\n' "$input" | grep -qx "#@pdf $1"; }
@@ -98,13 +110,20 @@ ${FINGERPRINT_FUNCTION}
 ${PRINT_TABLES_FUNCTION}
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
-flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }
+lock_wait() { flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }; }
+lock_wait
+while read -r holder since < "$turn" 2> /dev/null && [ "$holder" != "$ticket" ] && [ $(($(date +%s) - since)) -lt ${TURN_SECONDS} ]; do
+  flock -u 9
+  sleep 0.05
+  lock_wait
+done
+rm -f "$turn"
 in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4)
 for f in 4 6; do
   if [ "$f" = 4 ]; then work=$in4 want=$fp4; else work=$in6 want=$fp6; fi
   [ -n "$work" ] || has "drop$f" || continue
   saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
-  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || { print_tables; exit ${APPLY_EXIT.conflict}; }
+  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
 done
 [ -z "$in4" ] || restore 4 "$in4" --test || exit ${APPLY_EXIT.rejected.ipv4}
 [ -z "$in6" ] || restore 6 "$in6" --test || exit ${APPLY_EXIT.rejected.ipv6}
@@ -140,16 +159,17 @@ export function readCommand(backend: Backend, lockPath?: string): HostCommand {
 /**
  * The command that applies restore inputs under the host lock, after checking
  * that each changed family still has the fingerprint it had when read
- * (when one has not, it prints the tables as read under the lock and exits
- * with `APPLY_EXIT.conflict`), testing every input first, and taking ipv4's
+ * (when one has not, it reserves the next turn for `ticket`, prints the
+ * tables as read under the lock and exits with `APPLY_EXIT.conflict`; the
+ * retry passes the same ticket), testing every input first, and taking ipv4's
  * part back with the input it is given if ipv6 fails; then drops the filter
  * tables it was asked to (where they are empty). It prints what the read
  * command prints afterwards, so verifying costs no extra round trip. It
  * writes no file.
  */
-export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, lockPath = HOST_LOCK_PATH): HostCommand {
+export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, ticket = "", lockPath = HOST_LOCK_PATH): HostCommand {
   return {
-    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6],
+    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ticket],
     label: `iptables${backendSuffix(backend)}-restore (applying a transaction)`,
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { chainOf, chainState, GUARDED_CHAINS, OUR_JUMP } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
@@ -76,9 +77,10 @@ const APPLY_TIMEOUT_MS = 120_000;
  * How long a transaction keeps re-planning while other writers change the
  * chains under it. A retry is planned against the tables the conflict
  * answer read under the host lock, and sent at once (a pause would only let
- * them age), so it can conflict again only if another writer committed in
- * between: our conflicts never outnumber others' commits, and a bounded
- * amount of others' work ends them. The budget is a time rather than a
+ * them age) with the turn the conflict reserved for it, so it can conflict
+ * again only if a writer that ignores our lock (Docker, an admin) wrote in
+ * between, or the retry came later than the reservation lasts; even then,
+ * our conflicts never outnumber others' commits. The budget is a time rather than a
  * count, so that a busy host (two stacks deploying at once) slows us down
  * without failing us, while a tool that rewrites the chains without pause
  * still gets a clear error.
@@ -159,11 +161,13 @@ export class HostSession {
   /**
    * Read, plan, apply and verify. When the chains changed in between, the
    * apply command answers with the tables as it read them under the host
-   * lock, and the transaction is planned again against those (no extra
-   * read), for as long as {@link CONFLICT_BUDGET_MS} allows.
+   * lock and reserves the next turn for this transaction's ticket; the
+   * transaction is planned again against those tables (no extra read) and
+   * sent at once, for as long as {@link CONFLICT_BUDGET_MS} allows.
    */
   private async transact(changes: readonly ChangeRequest[]): Promise<Outcome> {
     const started = Date.now();
+    const ticket = randomBytes(8).toString("hex");
     let before = await this.readSnapshot();
     for (let attempt = 1; ; attempt++) {
       const wanted = changes.map((c) => ({ owner: c.owner, rules: rulesFor(c, before) }));
@@ -171,7 +175,7 @@ export class HostSession {
       const doable = wanted.filter((c) => !refused.has(c.owner));
       const operations = planAll(before, doable);
       if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
-      const applied = await this.applyOperations(before, operations);
+      const applied = await this.applyOperations(before, operations, ticket);
       if (applied.conflict) {
         if (Date.now() - started > CONFLICT_BUDGET_MS) {
           const seconds = Math.round((Date.now() - started) / 1000);
@@ -199,10 +203,10 @@ export class HostSession {
    * rejected test) and, for every other failure, once the host has been read
    * back to say what it holds (see {@link readBack}).
    */
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Applied> {
+  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, ticket: string): Promise<Applied> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
     const dropFilter = (f: Family) => operations[f].some((op) => op.kind === "delete-table");
-    const command = applyCommand(this.backend, before.fingerprints);
+    const command = applyCommand(this.backend, before.fingerprints, ticket);
     const work = {
       ipv4: { restore: inputs.ipv4, dropFilter: dropFilter("ipv4") },
       ipv6: { restore: inputs.ipv6, dropFilter: dropFilter("ipv6") },
@@ -220,7 +224,7 @@ export class HostSession {
     if (result.code === APPLY_EXIT.setupFailed) throw failure(this.host.name, command, result);
     const rejected = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f]);
     if (rejected) throw restoreError(this.host.name, rejected, inputs[rejected], result, "rejected the transaction (nothing was changed)");
-    return this.readBack(before, operations, describeFailure(result), result, inputs);
+    return this.readBack(before, operations, describeFailure(result), { result, inputs });
   }
 
   /**
@@ -232,13 +236,7 @@ export class HostSession {
    * change iptables refused, which fails alone); anything else is a
    * `TransactionError` that says what each family holds.
    */
-  private async readBack(
-    before: Snapshot,
-    operations: Record<Family, readonly Operation[]>,
-    what: string,
-    result?: ExecResult,
-    inputs?: Record<Family, string>,
-  ): Promise<Applied> {
+  private async readBack(before: Snapshot, operations: Record<Family, readonly Operation[]>, what: string, exit?: { result: ExecResult; inputs: Record<Family, string> }): Promise<Applied> {
     let now: Snapshot;
     try {
       now = await this.readSnapshot(HOST_LOCK_PATH);
@@ -248,10 +246,10 @@ export class HostSession {
     const changed = FAMILIES.filter((f) => operations[f].some((op) => op.kind !== "delete-table"));
     const outcomes: Partial<Record<Family, FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
     if (changed.every((f) => outcomes[f] === "applied")) return { conflict: false, snapshot: now };
-    const failed = result && inputs && FAMILIES.find((f) => result.code === APPLY_EXIT.failed[f]);
-    if (failed && changed.every((f) => outcomes[f] === "not applied")) {
-      const rolledBack = failed === "ipv6" && inputs!.ipv4 !== "" ? "ipv4's part was rolled back, " : "";
-      throw restoreError(this.host.name, failed, inputs![failed], result!, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
+    const failed = exit && FAMILIES.find((f) => exit.result.code === APPLY_EXIT.failed[f]);
+    if (exit && failed && changed.every((f) => outcomes[f] === "not applied")) {
+      const rolledBack = failed === "ipv6" && exit.inputs.ipv4 !== "" ? "ipv4's part was rolled back, " : "";
+      throw restoreError(this.host.name, failed, exit.inputs[failed], exit.result, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
     }
     throw new TransactionError(this.host.name, what, outcomes);
   }
