@@ -1,3 +1,6 @@
+import type { FamilyOutcome } from "./apply-outcome";
+import type { Family } from "./family";
+
 /**
  * The errors the engine throws. Every failure that reaches a user is one of
  * these, so callers can branch on the class and users read a message that
@@ -82,6 +85,37 @@ export class RestoreError extends CommandError {
   ) {
     super(host, argv, code, stderr);
     if (failedLine !== undefined) this.message += `\n  rejected line: ${failedLine}`;
+  }
+}
+
+/**
+ * Applying a transaction failed after it may have changed the host (a
+ * restore that failed after its test passed, a rollback that failed, the
+ * command killed or its connection lost): the host was read back, and the
+ * message says what each family holds now. Applying again converges.
+ */
+export class TransactionError extends FirewallError {
+  override readonly name = "TransactionError";
+
+  /**
+   * @param host the host's display name
+   * @param failure what failed, as the apply command or the transport told it
+   * @param outcomes per family the transaction changed, what the host holds now; `undefined` when it could not be read back
+   * @param readBackFailure why reading back failed, when it did
+   */
+  constructor(
+    readonly host: string,
+    readonly failure: string,
+    readonly outcomes: Readonly<Partial<Record<Family, FamilyOutcome>>> | undefined,
+    readBackFailure?: string,
+  ) {
+    super(
+      `${host}: ${failure}; ` +
+        (outcomes
+          ? `read back afterwards: ${Object.entries(outcomes).map(([f, o]) => `${f} ${o}`).join(", ")}`
+          : `reading the firewall back failed too (${readBackFailure ?? "no answer"}), so what it holds now is unknown`) +
+        "; applying again (`pulumi up`) reads the host afresh and converges",
+    );
   }
 }
 

@@ -15,24 +15,27 @@ import { backendSuffix, type Backend } from "./iptables/backend";
  * counters aside, and which tables exist. The apply refuses to run when the
  * fingerprint no longer matches, so nothing has to re-create iptables' exact
  * output byte for byte. The read also prints the listening sockets
- * (`ss -Hltunp`), which show what docker-proxy serves.
+ * (`ss -Hltunp`), which show what docker-proxy serves. Neither writes a
+ * temporary file (the apply keeps its input in shell variables), so a run
+ * that is killed leaves nothing behind but the lock file and, for at most a
+ * few seconds, a reserved turn.
  */
 
 /** Exit codes of the apply script, so the session can tell failures apart. */
 export const APPLY_EXIT = {
-  /** The chains changed since they were read (another process or Docker); read again and retry. */
+  /** The chains changed since they were read (another process or Docker); stdout holds the tables as read under the host lock, to plan again against. */
   conflict: 75,
   /** `iptables-restore --test` rejected the ipv4 or ipv6 input; nothing was changed. */
   rejected: { ipv4: 65, ipv6: 66 } as Record<Family, number>,
-  /** The real restore failed after its test passed; ipv4 failing changed nothing, ipv6 failing rolled ipv4 back. */
+  /** The real restore reported a failure after its test passed (for ipv6, after ipv4's part was taken back); read the host to know what it holds. */
   failed: { ipv4: 67, ipv6: 68 } as Record<Family, number>,
-  /** ipv6 failed and rolling ipv4 back failed too: ipv4 holds the new rules. */
+  /** ipv6 failed and taking ipv4's part back failed too; read the host to know what it holds. */
   rollbackFailed: 72,
-  /** Reading a table failed (the tool's own message is on stderr). */
+  /** Reading a table failed (the tool's own message is on stderr); before the restores or after them. */
   readFailed: 69,
-  /** Timed out waiting for the host lock held by another process. */
+  /** Timed out waiting for the host lock held by another process; nothing was changed. */
   lockTimeout: 71,
-  /** `flock`, `mktemp` or another basic tool is missing or failed. */
+  /** `flock` or another basic tool is missing or failed; nothing was changed. */
   setupFailed: 70,
 } as const;
 
@@ -41,6 +44,8 @@ export const HOST_LOCK_PATH = "/run/pulumi-docker-firewall.lock";
 
 /** Seconds to wait for another process's transaction, and for the xtables lock. */
 const LOCK_WAIT_SECONDS = 60;
+/** Seconds a reserved turn holds (see the apply script): long enough for a retry to be planned and sent, short enough that a process that died does not hold others up for long. */
+const TURN_SECONDS = 3;
 const XTABLES_WAIT_SECONDS = 30;
 
 const SECTION = /^#@pdf (ipv4|ipv6|listeners)$/;
@@ -55,67 +60,88 @@ const FINGERPRINT_FUNCTION = `fp() {
 }`;
 
 /**
- * Prints every table of both families, each followed by its fingerprint,
- * then the listening sockets. A host without a usable ip6tables (IPv6
- * disabled, the tool missing) says so instead of failing: IPv4-only work
- * goes on there.
+ * `print_tables` prints every table of both families, each followed by its
+ * fingerprint, then the listening sockets. A host without a usable ip6tables
+ * (IPv6 disabled, the tool missing) says so instead of failing: IPv4-only
+ * work goes on there.
  */
-const PRINT_TABLES = `for f in 4 6; do
-  printf '#@pdf ipv%s\\n' "$f"
-  if [ "$f" = 6 ]; then
-    saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
-  else
-    saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
-  fi
-  [ -z "$saved" ] || printf '%s\\n' "$saved"
-  printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
-done
-printf '#@pdf listeners\\n'
-ss -Hltunp 2> /dev/null || true`;
+const PRINT_TABLES_FUNCTION = `print_tables() {
+  for f in 4 6; do
+    printf '#@pdf ipv%s\\n' "$f"
+    if [ "$f" = 6 ]; then
+      saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
+    else
+      saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
+    fi
+    [ -z "$saved" ] || printf '%s\\n' "$saved"
+    printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
+  done
+  printf '#@pdf listeners\\n'
+  ss -Hltunp 2> /dev/null || true
+}`;
 
-const READ_SCRIPT = `s=$1
+// With a lock path, the read waits for the host lock first, so that it does
+// not see a transaction halfway (after a failed apply, which may still run).
+const READ_SCRIPT = `s=$1 lock=\${2-}
+if [ -n "$lock" ]; then exec 9>>"$lock" && flock -w ${LOCK_WAIT_SECONDS} 9; fi
 ${FINGERPRINT_FUNCTION}
-${PRINT_TABLES}`;
+${PRINT_TABLES_FUNCTION}
+print_tables`;
 
-// \`d\` holds this transaction's files: the restore inputs ipv4/ipv6 and the
-// tables to drop, drop4/drop6, one name a line (split from stdin), and the
-// ipv4 tables saved for a rollback. A table is dropped (nf_tables only, with
-// \`nft\`) only if it still holds no rule, no chain of its own and no DROP policy.
+// A transaction that found the chains changed reserves the next turn for its
+// retry: its ticket and the time go in "$lock.turn" (written under the lock),
+// and every other apply gives the lock back and waits until the retry took
+// the turn or the turn expired. So a retry, planned against the tables the
+// conflict answer printed, finds them unchanged unless a writer that does not
+// take our lock (Docker, an admin) wrote meanwhile.
+//
+// The input (stdin) is held in a variable and each section is piped to its
+// tool, so no file is written: a killed run leaves nothing behind. Sections:
+// ipv4/ipv6 (restore inputs), undo4 (what takes ipv4's part back, run when
+// ipv6 fails), drop4/drop6 (tables to drop, one name a line; nf_tables only,
+// with \`nft\`, and only if the table still holds no rule, no chain of its own
+// and no DROP policy).
 const APPLY_SCRIPT = `set -u
-lock=$1 s=$2 fp4=$3 fp6=$4
+lock=$1 s=$2 fp4=$3 fp6=$4 ticket=$5 turn=$1.turn
+input=$(cat) || exit ${APPLY_EXIT.setupFailed}
+section() { printf '%s\\n' "$input" | awk -v s="$1" '/^#@pdf [a-z0-9]+$/ { on = ($2 == s); next } on'; }
+has() { printf '%s\\n' "$input" | grep -qx "#@pdf $1"; }
+restore() { f=$1 text=$2; shift 2; printf '%s\\n' "$text" | "ip\${f#4}tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$@"; }
+${FINGERPRINT_FUNCTION}
+${PRINT_TABLES_FUNCTION}
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
-flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }
-d=$(mktemp -d) || exit ${APPLY_EXIT.setupFailed}
-trap 'rm -rf "$d"' EXIT
-awk -v d="$d" '/^#@pdf [a-z0-9]+$/ { f = d "/" $2; printf "" > f; next } f { print > f }' || exit ${APPLY_EXIT.setupFailed}
-${FINGERPRINT_FUNCTION}
-for f in 4 6; do
-  [ -e "$d/ipv$f" ] || [ -e "$d/drop$f" ] || continue
-  want=$fp4
-  [ "$f" = 4 ] || want=$fp6
-  saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
-  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || exit ${APPLY_EXIT.conflict}
+lock_wait() { flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }; }
+lock_wait
+while read -r holder since < "$turn" 2> /dev/null && [ "$holder" != "$ticket" ] && [ $(($(date +%s) - since)) -lt ${TURN_SECONDS} ]; do
+  flock -u 9
+  sleep 0.05
+  lock_wait
 done
-[ ! -s "$d/ipv4" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv4" || exit ${APPLY_EXIT.rejected.ipv4}
-[ ! -s "$d/ipv6" ] || "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush --test "$d/ipv6" || exit ${APPLY_EXIT.rejected.ipv6}
-if [ -s "$d/ipv4" ]; then
-  "iptables$s-save" -c -t filter > "$d/undo" || exit ${APPLY_EXIT.readFailed}
-  "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv4" || exit ${APPLY_EXIT.failed.ipv4}
-fi
-if [ -s "$d/ipv6" ] && ! "ip6tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$d/ipv6"; then
-  [ ! -e "$d/undo" ] || "iptables$s-restore" -w ${XTABLES_WAIT_SECONDS} -c -T filter "$d/undo" || exit ${APPLY_EXIT.rollbackFailed}
+rm -f "$turn"
+in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4)
+for f in 4 6; do
+  if [ "$f" = 4 ]; then work=$in4 want=$fp4; else work=$in6 want=$fp6; fi
+  [ -n "$work" ] || has "drop$f" || continue
+  saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
+  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
+done
+[ -z "$in4" ] || restore 4 "$in4" --test || exit ${APPLY_EXIT.rejected.ipv4}
+[ -z "$in6" ] || restore 6 "$in6" --test || exit ${APPLY_EXIT.rejected.ipv6}
+[ -z "$in4" ] || restore 4 "$in4" || exit ${APPLY_EXIT.failed.ipv4}
+if [ -n "$in6" ] && ! restore 6 "$in6"; then
+  [ -z "$undo4" ] || restore 4 "$undo4" || exit ${APPLY_EXIT.rollbackFailed}
   exit ${APPLY_EXIT.failed.ipv6}
 fi
 for f in 4 6; do
-  [ -e "$d/drop$f" ] && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
-  while read -r t; do
+  has "drop$f" && command -v nft > /dev/null && "ip\${f#4}tables$s" -V 2> /dev/null | grep -q nf_tables || continue
+  for t in $(section "drop$f"); do
     case "$t" in filter | mangle) ;; *) continue ;; esac
     "ip\${f#4}tables$s-save" -t "$t" | grep -Eq '^(-A |:[^ ]+ (-|DROP) )' && continue
     nft delete table "ip\${f#4}" "$t" 2> /dev/null
-  done < "$d/drop$f"
+  done
 done
-${PRINT_TABLES}`;
+print_tables`;
 
 /** A command's argv and the short name it goes by in messages. */
 export interface HostCommand {
@@ -124,22 +150,30 @@ export interface HostCommand {
   readonly label: string;
 }
 
-/** The command that prints every table of both families, with their fingerprints, and the listening sockets. */
-export function readCommand(backend: Backend): HostCommand {
-  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend)], label: `iptables${backendSuffix(backend)}-save (reading the firewall)` };
+/**
+ * The command that prints every table of both families, with their
+ * fingerprints, and the listening sockets. With `lockPath`, it waits for the
+ * host lock first (up to a minute, then reads anyway), so that it reads no
+ * other transaction halfway.
+ */
+export function readCommand(backend: Backend, lockPath?: string): HostCommand {
+  return { argv: ["sh", "-c", READ_SCRIPT, "sh", backendSuffix(backend), ...(lockPath ? [lockPath] : [])], label: `iptables${backendSuffix(backend)}-save (reading the firewall)` };
 }
 
 /**
  * The command that applies restore inputs under the host lock, after checking
- * that each changed family still has the fingerprint it had when read,
- * testing every input first, and rolling ipv4 back if ipv6 fails; then
- * drops the filter tables it was asked to (where they are empty). It prints
- * what the read command prints afterwards, so verifying costs no extra
- * round trip.
+ * that each changed family still has the fingerprint it had when read
+ * (when one has not, it reserves the next turn for `ticket`, prints the
+ * tables as read under the lock and exits with `APPLY_EXIT.conflict`; the
+ * retry passes the same ticket), testing every input first, and taking ipv4's
+ * part back with the input it is given if ipv6 fails; then drops the
+ * tables it was asked to (where they are empty then). It prints what the read
+ * command prints afterwards, so verifying costs no extra round trip. It
+ * writes no file.
  */
-export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, lockPath = HOST_LOCK_PATH): HostCommand {
+export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, ticket = "", lockPath = HOST_LOCK_PATH): HostCommand {
   return {
-    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6],
+    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ticket],
     label: `iptables${backendSuffix(backend)}-restore (applying a transaction)`,
   };
 }
@@ -152,10 +186,17 @@ export interface FamilyWork {
   readonly dropTables: readonly ("filter" | "mangle")[];
 }
 
-/** The standard input of the apply command: each family's restore input and tables to drop in their sections. */
-export function applyInput(work: Record<Family, FamilyWork>): string {
+/** What the apply command does: each family's work, and how to take ipv4's part back when ipv6's fails. */
+export interface ApplyWork extends Record<Family, FamilyWork> {
+  /** `iptables-restore --noflush` input that undoes ipv4's `restore` (see rollback-script.ts); `""` for none. */
+  readonly undoIpv4: string;
+}
+
+/** The standard input of the apply command: each family's restore input, ipv4's undo and the tables to drop, in their sections. */
+export function applyInput(work: ApplyWork): string {
   const drops = (f: Family) => (work[f].dropTables.length > 0 ? `#@pdf drop${f.slice(3)}\n${work[f].dropTables.map((t) => `${t}\n`).join("")}` : "");
-  return FAMILIES.map((f) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + drops(f)).join("");
+  const family = (f: Family) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + drops(f);
+  return FAMILIES.map(family).join("") + (work.undoIpv4 !== "" ? `#@pdf undo4\n${work.undoIpv4}` : "");
 }
 
 /** One family's part of the read (or apply) command's output. */

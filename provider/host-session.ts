@@ -1,13 +1,16 @@
+import { randomBytes } from "node:crypto";
 import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type GuardedPlace } from "./chains";
+import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
 import { DOCKER_USER, dockerLayout } from "./docker/layout";
-import { FirewallError, HostError, RestoreError } from "./errors";
+import { FirewallError, HostError, RestoreError, TransactionError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { APPLY_EXIT, applyCommand, applyInput, readCommand, splitSections, type HostCommand } from "./host-scripts";
+import { APPLY_EXIT, applyCommand, applyInput, HOST_LOCK_PATH, readCommand, splitSections, type HostCommand } from "./host-scripts";
 import type { ExecResult, Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
+import { rollbackInput } from "./iptables/rollback-script";
 import { findTable, parseSave, ruleLine, type Ruleset, type Table } from "./iptables/ruleset";
 import { planChain, type ChainPlan, type Operation, type OwnedRule } from "./planner";
 
@@ -70,8 +73,19 @@ const BATCH_WINDOW_MS = 50;
 /** The apply command may wait for another process's lock first. */
 const APPLY_TIMEOUT_MS = 120_000;
 
-/** How often a transaction is re-planned when the chain changed under it. */
-const MAX_ATTEMPTS = 5;
+/**
+ * How long a transaction keeps re-planning while other writers change the
+ * chains under it. A retry is planned against the tables the conflict
+ * answer read under the host lock, and sent at once (a pause would only let
+ * them age) with the turn the conflict reserved for it, so it can conflict
+ * again only if a writer that ignores our lock (Docker, an admin) wrote in
+ * between, or the retry came later than the reservation lasts; even then,
+ * our conflicts never outnumber others' commits. The budget is a time rather than a
+ * count, so that a busy host (two stacks deploying at once) slows us down
+ * without failing us, while a tool that rewrites the chains without pause
+ * still gets a clear error.
+ */
+const CONFLICT_BUDGET_MS = 60_000;
 
 /**
  * The only place with concurrency: one session per host serializes every
@@ -144,57 +158,127 @@ export class HostSession {
     }
   }
 
-  /** Read, plan, apply and verify, re-planning when the chain changed in between. */
+  /**
+   * Read, plan, apply and verify. When the chains changed in between, the
+   * apply command answers with the tables as it read them under the host
+   * lock and reserves the next turn for this transaction's ticket; the
+   * transaction is planned again against those tables (no extra read) and
+   * sent at once, for as long as {@link CONFLICT_BUDGET_MS} allows.
+   */
   private async transact(changes: readonly ChangeRequest[]): Promise<Outcome> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const before = await this.readSnapshot();
+    const started = Date.now();
+    const ticket = randomBytes(8).toString("hex");
+    let before = await this.readSnapshot();
+    for (let attempt = 1; ; attempt++) {
       const wanted = changes.map((c) => ({ owner: c.owner, rules: rulesFor(c, before) }));
       const refused = refuseUnavailable(before, wanted, this.host.name);
       const doable = wanted.filter((c) => !refused.has(c.owner));
       const operations = planAll(before, doable);
       if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
-      const after = await this.applyOperations(before, operations);
-      if (after === "conflict") continue;
+      const applied = await this.applyOperations(before, operations, ticket);
+      if (applied.conflict) {
+        if (Date.now() - started > CONFLICT_BUDGET_MS) {
+          const seconds = Math.round((Date.now() - started) / 1000);
+          throw new HostError(this.host.name, `the firewall kept changing for ${seconds} s while we applied (${attempt} attempts); is another tool rewriting DOCKER-USER, INPUT or FORWARD?`);
+        }
+        before = applied.snapshot;
+        continue;
+      }
+      const after = applied.snapshot;
       const again = changes.filter((c) => !refused.has(c.owner)).map((c) => ({ owner: c.owner, rules: rulesFor(c, after) }));
       return { snapshot: after, operations, unverified: new Map([...refused, ...verify(after, again, this.host.name)]) };
     }
-    throw new HostError(this.host.name, `the firewall kept changing while we applied (${MAX_ATTEMPTS} attempts); is another tool rewriting DOCKER-USER, INPUT or FORWARD?`);
   }
 
-  private async readSnapshot(): Promise<Snapshot> {
-    const command = readCommand(this.backend);
+  private async readSnapshot(lockPath?: string): Promise<Snapshot> {
+    const command = readCommand(this.backend, lockPath);
     const result = await this.host.exec(command.argv);
     if (result.code !== 0) throw failure(this.host.name, command, result);
     return parseSnapshot(result.stdout, this.host.name);
   }
 
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>): Promise<Snapshot | "conflict"> {
+  /**
+   * Runs the apply command. Resolves with the host afterwards, or with the
+   * tables of a conflict; throws where it changed nothing (the lock, a
+   * rejected test) and, for every other failure, once the host has been read
+   * back to say what it holds (see {@link readBack}).
+   */
+  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, ticket: string): Promise<Applied> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
     const dropTables = (f: Family) => operations[f].flatMap((op) => (op.kind === "delete-table" ? [op.table ?? ("filter" as const)] : []));
-    const command = applyCommand(this.backend, before.fingerprints);
-    const work = { ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") }, ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") } };
-    const result = await this.host.exec(command.argv, { stdin: applyInput(work), timeoutMs: APPLY_TIMEOUT_MS });
-    if (result.code === 0) return parseSnapshot(result.stdout, this.host.name);
-    if (result.code === APPLY_EXIT.conflict) return "conflict";
+    const command = applyCommand(this.backend, before.fingerprints, ticket);
+    const work = {
+      ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") },
+      ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") },
+      undoIpv4: inputs.ipv6 === "" ? "" : rollbackInput(before.ipv4, operations.ipv4),
+    };
+    let result: ExecResult;
+    try {
+      result = await this.host.exec(command.argv, { stdin: applyInput(work), timeoutMs: APPLY_TIMEOUT_MS });
+    } catch (error) {
+      return this.readBack(before, operations, `the apply command did not finish (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (result.code === 0) return { conflict: false, snapshot: parseSnapshot(result.stdout, this.host.name) };
+    if (result.code === APPLY_EXIT.conflict) return { conflict: true, snapshot: parseSnapshot(result.stdout, this.host.name) };
     if (result.code === APPLY_EXIT.lockTimeout) throw new HostError(this.host.name, result.stderr.trim());
-    if (result.code === APPLY_EXIT.rollbackFailed) {
-      throw new HostError(this.host.name, `ip6tables-restore failed and rolling ipv4 back failed too: ipv4's DOCKER-USER holds the new rules; run \`pulumi up --refresh\` to reconcile: ${result.stderr.trim()}`);
-    }
-    const family = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f] || result.code === APPLY_EXIT.failed[f]);
-    if (family) {
-      const line = rejectedLineNumber(result.stderr);
-      const failedLine = line === undefined ? undefined : inputs[family].split("\n")[line - 1];
-      const what =
-        result.code === APPLY_EXIT.rejected[family]
-          ? "rejected the transaction (nothing was changed)"
-          : family === "ipv4" || inputs.ipv4 === ""
-            ? "failed (the transaction is atomic: nothing was changed)"
-            : "failed; ipv4's part was rolled back, nothing was changed";
-      const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
-      throw new RestoreError(this.host.name, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
-    }
-    throw failure(this.host.name, command, result);
+    if (result.code === APPLY_EXIT.setupFailed) throw failure(this.host.name, command, result);
+    const rejected = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f]);
+    if (rejected) throw restoreError(this.host.name, rejected, inputs[rejected], result, "rejected the transaction (nothing was changed)");
+    return this.readBack(before, operations, describeFailure(result), { result, inputs });
   }
+
+  /**
+   * After an apply that failed where it may have changed the host: reads
+   * the host (waiting for the host lock, so as not to see the command
+   * halfway if it runs on) and tells per family what it holds. When every
+   * family holds the whole transaction, it stands as applied. When none
+   * holds any of it and a restore failed, that is a `RestoreError` (a
+   * change iptables refused, which fails alone); anything else is a
+   * `TransactionError` that says what each family holds.
+   */
+  private async readBack(before: Snapshot, operations: Record<Family, readonly Operation[]>, what: string, exit?: { result: ExecResult; inputs: Record<Family, string> }): Promise<Applied> {
+    let now: Snapshot;
+    try {
+      now = await this.readSnapshot(HOST_LOCK_PATH);
+    } catch (error) {
+      throw new TransactionError(this.host.name, what, undefined, error instanceof Error ? error.message : String(error));
+    }
+    const changed = FAMILIES.filter((f) => operations[f].some((op) => op.kind !== "delete-table"));
+    const outcomes: Partial<Record<Family, FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
+    if (changed.every((f) => outcomes[f] === "applied")) return { conflict: false, snapshot: now };
+    const failed = exit && FAMILIES.find((f) => exit.result.code === APPLY_EXIT.failed[f]);
+    if (exit && failed && changed.every((f) => outcomes[f] === "not applied")) {
+      const rolledBack = failed === "ipv6" && exit.inputs.ipv4 !== "" ? "ipv4's part was rolled back, " : "";
+      throw restoreError(this.host.name, failed, exit.inputs[failed], exit.result, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
+    }
+    throw new TransactionError(this.host.name, what, outcomes);
+  }
+}
+
+/** What the apply command came to: the host afterwards, or (on a conflict) as read under the lock. */
+interface Applied {
+  readonly conflict: boolean;
+  readonly snapshot: Snapshot;
+}
+
+/** A `RestoreError` for a family's restore input, naming the line iptables refused when it names one. */
+function restoreError(hostName: string, family: Family, input: string, result: ExecResult, what: string): RestoreError {
+  const line = rejectedLineNumber(result.stderr);
+  const failedLine = line === undefined ? undefined : input.split("\n")[line - 1];
+  const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
+  return new RestoreError(hostName, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
+}
+
+/** What went wrong, from the apply command's exit code (what the host holds is read back separately). */
+function describeFailure(result: ExecResult): string {
+  const stderr = result.stderr.trim() ? `: ${result.stderr.trim()}` : "";
+  const failed = FAMILIES.find((f) => result.code === APPLY_EXIT.failed[f]);
+  if (failed) return `${failed === "ipv4" ? "iptables" : "ip6tables"}-restore failed after its test passed (exit ${result.code})${stderr}`;
+  if (result.code === APPLY_EXIT.rollbackFailed) return `ip6tables-restore failed, and taking ipv4's part back failed too (exit ${result.code})${stderr}`;
+  if (result.code === APPLY_EXIT.readFailed) return `reading the firewall failed during the apply (exit ${result.code})${stderr}`;
+  // A shell reports a child killed by signal N as 128 + N; LocalHost reports 128 when the command itself was killed.
+  if (result.code >= 128) return `the apply command was killed (exit ${result.code})${stderr}`;
+  return `the apply command exited with ${result.code}${stderr}`;
 }
 
 /** What one transaction did: the host afterwards, its operations, and the changes that did not read back as planned. */

@@ -4,7 +4,7 @@
  * dynamic resources delegate to the engines exported here.
  */
 export type { Connection } from "./connection";
-export { FirewallError, ValidationError, HostError, CommandError, RestoreError, SaveParseError, type ValidationIssue } from "./errors";
+export { FirewallError, ValidationError, HostError, CommandError, RestoreError, TransactionError, SaveParseError, type ValidationIssue } from "./errors";
 export type { Family } from "./family";
 export type { Host, ExecOptions, ExecResult } from "./host/host";
 export { LocalHost } from "./host/local-host";

@@ -10,9 +10,12 @@ const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "M
 /**
  * A stateful stand-in for a host, for fast unit tests of logic: it holds a
  * ruleset per family and answers the engine's read and apply commands the
- * way the real scripts do — fingerprint check, an all-or-nothing restore of
- * `-I`, `-A`, `-D` (by number or spec), `-X` and chain lines (rejecting bad positions and jumps to
- * missing chains), then both rulesets printed back. Real iptables is tested
+ * way the real scripts do — fingerprint check (answering a conflict with
+ * the tables), `--test` of every family, then per family an all-or-nothing
+ * restore of `-I`, `-A`, `-D` (by number or spec), `-N`, `-X` and chain
+ * lines (rejecting bad positions and jumps to missing chains), ipv4 taken
+ * back with the given undo input when ipv6 fails, then both rulesets
+ * printed back. Real iptables is tested
  * elsewhere; this only has to agree with it on what the engine sends.
  */
 export class FakeHost implements Host {
@@ -74,19 +77,32 @@ export class FakeHost implements Host {
     const dropsOf = (f: Family) => (inputs[`drop${f.slice(3)}`] ?? "").split("\n").filter(Boolean);
     const drops = FAMILIES.filter((f) => dropsOf(f).length > 0);
     for (const f of FAMILIES) {
-      if ((inputs[f] !== undefined || drops.includes(f)) && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: "", stderr: "" };
+      if ((inputs[f] !== undefined || drops.includes(f)) && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: this.print(), stderr: "" };
     }
-    const next = { ...this.state };
     for (const f of FAMILIES) {
-      if (inputs[f] === undefined) continue;
       try {
-        next[f] = applyRestore(next[f], inputs[f]!, this.behaviour);
+        if (inputs[f] !== undefined) applyRestore(this.state[f], inputs[f]!, this.behaviour);
       } catch (error) {
         return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
       }
     }
-    for (const f of drops) next[f] = { ...next[f], tables: next[f].tables.filter((t) => !(dropsOf(f).includes(t.name) && isEmptyTable(t))) };
-    this.state = next;
+    for (const f of FAMILIES) {
+      if (inputs[f] === undefined) continue;
+      try {
+        this.state[f] = applyRestore(this.state[f], inputs[f]!, this.behaviour, true);
+      } catch (error) {
+        const stderr = `${(error as Error).message}\n`;
+        if (f === "ipv6" && inputs.undo4 !== undefined) {
+          try {
+            this.state.ipv4 = applyRestore(this.state.ipv4, inputs.undo4, this.behaviour, true);
+          } catch (undoError) {
+            return { code: APPLY_EXIT.rollbackFailed, stdout: "", stderr: `${stderr}${(undoError as Error).message}\n` };
+          }
+        }
+        return { code: APPLY_EXIT.failed[f], stdout: "", stderr };
+      }
+    }
+    for (const f of drops) this.state[f] = { ...this.state[f], tables: this.state[f].tables.filter((t) => !(dropsOf(f).includes(t.name) && isEmptyTable(t))) };
     return { code: 0, stdout: this.print(), stderr: "" };
   }
 }
@@ -118,6 +134,8 @@ function fingerprint(ruleset: Ruleset): string {
 export interface FakeIptablesBehaviour {
   /** Restore lines matching it are refused, as iptables refuses a rule it cannot load. */
   readonly rejects?: RegExp;
+  /** Restore lines matching it pass `--test` but are refused when applied, as the kernel refuses some rules userspace accepts. */
+  readonly kernelRejects?: RegExp;
   /** Rewrites a rule's words as it is stored, as iptables prints some rules otherwise than they were typed. */
   readonly printsAs?: (line: string) => string;
   /** ip6tables cannot be used (IPv6 disabled, or the tool missing). */
@@ -126,8 +144,12 @@ export interface FakeIptablesBehaviour {
   readonly listeners?: string;
 }
 
-/** Applies `iptables-restore --noflush` input to a ruleset, all or nothing. */
-export function applyRestore(ruleset: Ruleset, input: string, behaviour: FakeIptablesBehaviour = {}): Ruleset {
+/**
+ * Applies `iptables-restore --noflush` input to a ruleset, all or nothing.
+ * `committing` is false for `--test`, true for the real restore (which the
+ * kernel may refuse: see {@link FakeIptablesBehaviour.kernelRejects}).
+ */
+export function applyRestore(ruleset: Ruleset, input: string, behaviour: FakeIptablesBehaviour = {}, committing = false): Ruleset {
   const tables = ruleset.tables.map((t) => ({ ...t, chains: [...t.chains], rules: [...t.rules] }));
   let table: (typeof tables)[number] | undefined;
   input.split("\n").forEach((line, index) => {
@@ -150,8 +172,14 @@ export function applyRestore(ruleset: Ruleset, input: string, behaviour: FakeIpt
       return;
     }
     if (behaviour.rejects?.test(line)) return fail("rule rejected");
+    if (committing && behaviour.kernelRejects?.test(line)) return fail("RULE_INSERT failed (Invalid argument)");
     const words = tokenize(behaviour.printsAs ? behaviour.printsAs(line) : line, index + 1);
     const [op, chain] = [words[0]?.text, words[1]?.text ?? ""];
+    if (op === "-N") {
+      if (t.chains.some((c) => c.name === chain)) return fail(`chain ${chain} already exists`);
+      t.chains.push({ name: chain, policy: "-", counters: "[0:0]" });
+      return;
+    }
     if (!t.chains.some((c) => c.name === chain)) return fail(`no chain ${chain}`);
     const indexes = t.rules.flatMap((r, i) => (r.chain === chain ? [i] : []));
     if (op === "-X") {

@@ -78,7 +78,7 @@ describe("the rule resource lifecycle (fake host)", () => {
   it("a create is one read and one apply, a read is one command, and a PublishedPort's outputs come from the same read", async () => {
     const { id, outs } = await created(args);
     await dockerUserRule.read(id, outs);
-    expect(host.commands.map((c) => c.length)).toEqual([5, 8, 5]);
+    expect(host.commands.map((c) => c.length)).toEqual([5, 9, 5]);
     const { inputs } = await publishedPort.check({}, { __owner: "p/s/port/web", hostPort: 8080, allowFrom: [] });
     const port = await publishedPort.create(inputs);
     expect(host.commands).toHaveLength(5);
