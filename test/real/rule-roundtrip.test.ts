@@ -16,7 +16,6 @@ import {
   familiesOf,
   ownedRules,
   ruleMatchShape,
-  type EngineRuleMatch,
   type RuleMatch,
 } from "../../provider/resources/docker-user-rule";
 import { CT_STATES } from "../../provider/schema/fields";
@@ -36,7 +35,7 @@ const OWNER = "roundtrip/real/rule/case";
 /** One row of the table: user arguments, named. */
 interface Case {
   readonly name: string;
-  readonly args: EngineRuleMatch;
+  readonly args: RuleMatch;
 }
 
 const A = "ACCEPT" as const;
@@ -125,8 +124,6 @@ const CASES: readonly Case[] = [
   { name: "ctstate one", args: { action: A, ctstate: ["NEW"] } },
   { name: "ctstate out of order", args: { action: A, ctstate: ["ESTABLISHED", "NEW"] } },
   { name: "ctstate all, reversed", args: { action: A, ctstate: [...CT_STATES].reverse() } },
-  // what PublishedPort's direct-access guard matches: not DNATed, original direction only
-  { name: "not DNAT, original direction", args: { action: "DROP", protocol: "tcp", destinationPort: 80, notDnat: true, originalDirection: true } },
   // comments: quoted by iptables-save, spaces kept
   { name: "comment with spaces", args: { action: A, comment: "allow  the office  VPN" } },
   { name: "comment with every allowed symbol", args: { action: A, comment: "a.b,c:d/e_f+g=h@i%j#k-l" } },
@@ -191,6 +188,7 @@ const NEGATED_BEYOND_INPUT: readonly { readonly name: string; readonly args: Rul
   { name: "negated --dport range, udp (hand-written rule)", args: { action: "DROP", protocol: "udp", destinationPort: "1000:2000" }, negate: "destinationPort" },
   { name: "negated --dports (hand-written rule)", args: { action: "DROP", protocol: "tcp", destinationPort: [80, "443:444"] }, negate: "destinationPorts" },
   { name: "negated --ctorigdstport (hand-written rule)", args: { action: "DROP", originalDestinationPort: "8000:8010" }, negate: "originalDestinationPort" },
+  { name: "negated --ctstate (PublishedPort's direct-access guard)", args: { action: "DROP", ctstate: ["DNAT"] }, negate: "ctstate" },
 ];
 
 /** One rule to load: its name, family, tag, and the rule we expect iptables to print. */
