@@ -92,9 +92,10 @@ const CONFLICT_BUDGET_MS = 60_000;
  * read and change. Requests that arrive while a transaction is in flight
  * wait in a queue; when it ends, all of them are planned together against
  * one fresh read and applied in one transaction (group commit). Each
- * request gets its own result: if the combined transaction is rejected, each
- * change is retried alone, so a bad change fails by itself, and a change that
- * does not read back as planned fails without failing the others.
+ * request gets its own result: if the combined transaction is rejected, it
+ * is halved, each half applied on its own and halved again while it is
+ * rejected, so a bad change fails by itself in a few transactions; and a
+ * change that does not read back as planned fails without failing the others.
  */
 export class HostSession {
   private queue: Pending[] = [];
@@ -145,9 +146,14 @@ export class HostSession {
         for (const p of batch) p.reject(error);
         return;
       }
-      // One of the changes is bad: try each alone so that it fails by itself, and serve the reads apart.
+      // A change is bad: halve the batch, each half its own transaction, until the bad change fails by
+      // itself (64 changes with one bad take 13 transactions, not 65); serve the reads apart.
       if (changes.length === 1) changes[0].reject(error);
-      else for (const p of changes) await this.runBatch([p]);
+      else {
+        const half = Math.ceil(changes.length / 2);
+        await this.runBatch(changes.slice(0, half));
+        await this.runBatch(changes.slice(half));
+      }
       if (reads.length > 0) await this.runBatch(reads);
       return;
     }
