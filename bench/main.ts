@@ -4,8 +4,10 @@
  * also on failure or Ctrl-C); never touches this machine's own firewall.
  */
 import { closeAllSessions } from "../provider/sessions";
+import { bigHost } from "./big-host";
 import { parseAndPlan } from "./parse-and-plan";
 import { providerHostResources } from "./provider-host-resources";
+import { providerHostVsPerRule } from "./provider-host-vs-per-rule";
 import { formatMs, printTable, timed, type Row } from "./report";
 import { sshResources } from "./ssh-resources";
 import { transactionVsPerRule } from "./transaction-vs-per-rule";
@@ -17,6 +19,9 @@ const BENCHMARKS: readonly { readonly title: string; readonly run: () => Row[] |
   { title: "500 rules, one transaction vs one process per rule (legacy)", run: () => transactionVsPerRule("legacy") },
   { title: "100 resources over SSH (engine)", run: sshResources },
   { title: "100 resources over SSH (Pulumi provider host)", run: providerHostResources },
+  { title: "500 resources via the Pulumi provider host vs one shell per-rule", run: providerHostVsPerRule },
+  { title: "big host: create, read, delete vs iptables-save + restore --test (nft)", run: () => bigHost("nft") },
+  { title: "big host: create, read, delete vs iptables-save + restore --test (legacy)", run: () => bigHost("legacy") },
 ];
 
 async function main(): Promise<number> {

@@ -2,7 +2,7 @@ import { DOCKER_JUMP, DOCKER_USER, dockerLayout, type DockerLayout } from "./doc
 import { renderRule } from "./iptables/rule";
 import { chainRules, findTable, hasChain, ruleLine, type Ruleset } from "./iptables/ruleset";
 import type { Token } from "./iptables/tokens";
-import { parseTag, type RuleTag } from "./ownership";
+import { parseTag, TAG_PREFIX, type RuleTag } from "./ownership";
 
 /**
  * Where our rules live, each place holding a block of our rules at its top:
@@ -89,13 +89,15 @@ export interface ChainState {
 /** Reads a guarded place, its rules' owners and (for DOCKER-USER) FORWARD's jump out of a saved ruleset. */
 export function chainState(ruleset: Ruleset, chain: GuardedChain, layout: DockerLayout = dockerLayout(ruleset), tableName: GuardedTable = "filter"): ChainState {
   const table = findTable(ruleset, tableName);
+  // Only a rule whose line holds our tag's prefix can be ours: the others need not be split into words.
   const rules = chainRules(table, chain).map((r) => {
-    const tag = parseTag(commentOf(r.tokens));
-    return tag ? { text: ruleLine(r), tag } : { text: ruleLine(r) };
+    const text = ruleLine(r);
+    const tag = text.includes(TAG_PREFIX) ? parseTag(commentOf(r.tokens)) : undefined;
+    return tag ? { text, tag } : { text };
   });
   if (chain === "INPUT") return { chain, exists: true, needsJump: false, dockerJump: false, ourJump: false, jumpFirst: true, otherReferences: 0, rules };
   const forward = chainRules(table, "FORWARD").map(ruleLine);
-  const references = (table?.rules ?? []).filter((r) => r.tokens.some((t, i) => (t.text === "-j" || t.text === "-g") && r.tokens[i + 1]?.text === chain)).map(ruleLine);
+  const references = (table?.rules ?? []).filter((r) => ruleLine(r).includes(chain) && r.tokens.some((t, i) => (t.text === "-j" || t.text === "-g") && r.tokens[i + 1]?.text === chain)).map(ruleLine);
   const dockerJump = tableName === "filter" && layout.dockerJump;
   const jumpAt = forward.indexOf(DOCKER_JUMP);
   return {

@@ -51,12 +51,28 @@ const XTABLES_WAIT_SECONDS = 30;
 const SECTION = /^#@pdf (ipv4|ipv6|listeners)$/;
 const FINGERPRINT = /^#@pdf fingerprint ([0-9a-f]{64})$/;
 const UNAVAILABLE = "#@pdf unavailable";
+const FAILED = "#@pdf failed";
+/** How every line of ours in the output begins. */
+const MARKER = "#@pdf ";
 
 // `s` is the backend suffix ("", "-nft", "-legacy"); `f` is the family, 4 or 6,
-// and "ip${f#4}tables" is iptables for 4 and ip6tables for 6. `fp` hashes a
-// saved text given on stdin.
-const FINGERPRINT_FUNCTION = `fp() {
-  awk '/^\\*/ { t = $0 } /^\\*/ || ((t == "*filter" || t == "*mangle") && /^(:(DOCKER-USER|INPUT|FORWARD) |-A (DOCKER-USER|INPUT|FORWARD) )/)' | sed 's/ \\[[0-9]*:[0-9]*\\]$//' | sha256sum | cut -c1-64
+// and "ip${f#4}tables" is iptables for 4 and ip6tables for 6.
+//
+// `save F SHOW` runs family F's iptables-save once and streams it through one
+// awk, which prints it (when SHOW is 1) and feeds the lines we fingerprint
+// (each table's name; the filter and mangle tables' DOCKER-USER, INPUT and
+// FORWARD, counters aside) to sha256sum, whose `#@pdf fingerprint HASH` line
+// follows the text (awk flushes first and waits for it). So the fingerprint is
+// always of the very text printed, and the shell keeps no copy of the text. A
+// failed save ends in `#@pdf failed` (after its fingerprint), and so does the
+// function.
+const SAVE_FUNCTION = `save() {
+  { "ip\${1#4}tables$s-save" || echo '#@pdf failed'; } | awk -v show="$2" -v hash="sha256sum | sed 's/ .*//; s/^/#@pdf fingerprint /'" '
+    /^#@pdf failed$/ { failed = 1; next }
+    show { print }
+    /^\\*/ { t = $0 }
+    /^\\*/ || ((t == "*filter" || t == "*mangle") && /^(:(DOCKER-USER|INPUT|FORWARD) |-A (DOCKER-USER|INPUT|FORWARD) )/) { sub(/ \\[[0-9]*:[0-9]*\\]$/, ""); print | hash }
+    END { fflush(); printf "" | hash; close(hash); if (failed) { print "#@pdf failed"; exit 1 } }'
 }`;
 
 /**
@@ -66,16 +82,10 @@ const FINGERPRINT_FUNCTION = `fp() {
  * work goes on there.
  */
 const PRINT_TABLES_FUNCTION = `print_tables() {
-  for f in 4 6; do
-    printf '#@pdf ipv%s\\n' "$f"
-    if [ "$f" = 6 ]; then
-      saved=$("ip6tables$s-save" 2> /dev/null) || { printf '#@pdf unavailable\\n'; continue; }
-    else
-      saved=$("iptables$s-save") || exit ${APPLY_EXIT.readFailed}
-    fi
-    [ -z "$saved" ] || printf '%s\\n' "$saved"
-    printf '#@pdf fingerprint %s\\n' "$(printf '%s\\n' "$saved" | fp)"
-  done
+  printf '#@pdf ipv4\\n'
+  save 4 1 || exit ${APPLY_EXIT.readFailed}
+  printf '#@pdf ipv6\\n'
+  save 6 1 2> /dev/null || printf '#@pdf unavailable\\n'
   printf '#@pdf listeners\\n'
   ss -Hltunp 2> /dev/null || true
 }`;
@@ -84,7 +94,7 @@ const PRINT_TABLES_FUNCTION = `print_tables() {
 // not see a transaction halfway (after a failed apply, which may still run).
 const READ_SCRIPT = `s=$1 lock=\${2-}
 if [ -n "$lock" ]; then exec 9>>"$lock" && flock -w ${LOCK_WAIT_SECONDS} 9; fi
-${FINGERPRINT_FUNCTION}
+${SAVE_FUNCTION}
 ${PRINT_TABLES_FUNCTION}
 print_tables`;
 
@@ -107,7 +117,7 @@ input=$(cat) || exit ${APPLY_EXIT.setupFailed}
 section() { printf '%s\\n' "$input" | awk -v s="$1" '/^#@pdf [a-z0-9]+$/ { on = ($2 == s); next } on'; }
 has() { printf '%s\\n' "$input" | grep -qx "#@pdf $1"; }
 restore() { f=$1 text=$2; shift 2; printf '%s\\n' "$text" | "ip\${f#4}tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$@"; }
-${FINGERPRINT_FUNCTION}
+${SAVE_FUNCTION}
 ${PRINT_TABLES_FUNCTION}
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
@@ -123,8 +133,8 @@ in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4)
 for f in 4 6; do
   if [ "$f" = 4 ]; then work=$in4 want=$fp4; else work=$in6 want=$fp6; fi
   [ -n "$work" ] || has "drop$f" || continue
-  saved=$("ip\${f#4}tables$s-save") || exit ${APPLY_EXIT.readFailed}
-  [ "$(printf '%s\\n' "$saved" | fp)" = "$want" ] || { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
+  got=$(save "$f" 0) || exit ${APPLY_EXIT.readFailed}
+  [ "$got" = "#@pdf fingerprint $want" ] || { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
 done
 [ -z "$in4" ] || restore 4 "$in4" --test || exit ${APPLY_EXIT.rejected.ipv4}
 [ -z "$in6" ] || restore 6 "$in6" --test || exit ${APPLY_EXIT.rejected.ipv6}
@@ -217,18 +227,22 @@ export interface ReadOutput extends Record<Family, FamilyOutput> {
 export function splitSections(output: string): ReadOutput | undefined {
   const lines: Partial<Record<Family | "listeners", string[]>> = {};
   const fingerprints: Partial<Record<Family, string>> = {};
+  const unavailable = new Set<Family>();
   let current: Family | "listeners" | undefined;
   for (const line of output.split("\n")) {
-    const section = SECTION.exec(line);
-    const hash = FINGERPRINT.exec(line);
+    const marker = line.startsWith(MARKER);
+    const section = marker ? SECTION.exec(line) : null;
+    const hash = marker ? FINGERPRINT.exec(line) : null;
     if (section) lines[(current = section[1] as Family | "listeners")] = [];
-    else if ((hash || line === UNAVAILABLE) && current && current !== "listeners") {
-      if (hash) fingerprints[current] = hash[1];
-      current = undefined;
-    } else if (current) lines[current]!.push(line);
+    else if (current === "listeners") lines.listeners!.push(line);
+    else if (current === undefined) continue;
+    else if (hash) fingerprints[current] = hash[1];
+    // A save that failed, even after printing some of its text, makes the family unavailable.
+    else if (line === UNAVAILABLE || line === FAILED) unavailable.add(current);
+    else if (fingerprints[current] === undefined) lines[current]!.push(line);
   }
   // IPv4 must be readable; IPv6 may be unavailable on the host.
-  if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4) return undefined;
-  const part = (f: Family): FamilyOutput => ({ save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
+  if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4 || unavailable.has("ipv4")) return undefined;
+  const part = (f: Family): FamilyOutput => (unavailable.has(f) || fingerprints[f] === undefined ? { save: "" } : { save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
   return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: (lines.listeners ?? []).join("\n") };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type GuardedPlace } from "./chains";
+import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
@@ -92,9 +92,10 @@ const CONFLICT_BUDGET_MS = 60_000;
  * read and change. Requests that arrive while a transaction is in flight
  * wait in a queue; when it ends, all of them are planned together against
  * one fresh read and applied in one transaction (group commit). Each
- * request gets its own result: if the combined transaction is rejected, each
- * change is retried alone, so a bad change fails by itself, and a change that
- * does not read back as planned fails without failing the others.
+ * request gets its own result: if the combined transaction is rejected, it
+ * is halved, each half applied on its own and halved again while it is
+ * rejected, so a bad change fails by itself in a few transactions; and a
+ * change that does not read back as planned fails without failing the others.
  */
 export class HostSession {
   private queue: Pending[] = [];
@@ -145,9 +146,14 @@ export class HostSession {
         for (const p of batch) p.reject(error);
         return;
       }
-      // One of the changes is bad: try each alone so that it fails by itself, and serve the reads apart.
+      // A change is bad: halve the batch, each half its own transaction, until the bad change fails by
+      // itself (64 changes with one bad take 13 transactions, not 65); serve the reads apart.
       if (changes.length === 1) changes[0].reject(error);
-      else for (const p of changes) await this.runBatch([p]);
+      else {
+        const half = Math.ceil(changes.length / 2);
+        await this.runBatch(changes.slice(0, half));
+        await this.runBatch(changes.slice(half));
+      }
       if (reads.length > 0) await this.runBatch(reads);
       return;
     }
@@ -311,18 +317,35 @@ export function planAll(snapshot: Rulesets, changes: readonly PlannedChange[]): 
  * removal, so that a table we made does not stay.
  */
 export function planFamily(ruleset: Ruleset, changes: readonly { owner: string; rules: readonly OwnedRule[] }[]): Operation[] {
+  return planPlaces(ruleset, placeStates(ruleset), changes, true);
+}
+
+/** One family's guarded places as read, each with the rules of a change it is to hold. */
+interface PlaceStates {
+  /** The table DOCKER-USER lives in. */
+  readonly users: GuardedTable;
+  readonly places: readonly { readonly place: GuardedPlace; readonly state: ChainState }[];
+}
+
+/** Reads every guarded place of a family once (on a big host each read scans the table), for any number of plans. */
+function placeStates(ruleset: Ruleset): PlaceStates {
   const layout = dockerLayout(ruleset);
-  const users = userTable(layout);
+  return { users: userTable(layout), places: GUARDED_PLACES.map((place) => ({ place, state: chainState(ruleset, place.chain, layout, place.table) })) };
+}
+
+/** Plans one family against its places as read; with `dropTables`, removes a table the changes leave empty (see {@link planFamily}). */
+function planPlaces(ruleset: Ruleset, states: PlaceStates, changes: readonly { owner: string; rules: readonly OwnedRule[] }[], dropTables: boolean): Operation[] {
   const operations: Operation[] = [];
   for (const table of ["filter", "mangle"] as const) {
-    const places = GUARDED_PLACES.filter((p) => p.table === table);
-    const plans = places.map((place) => {
-      const wanted = (rules: readonly OwnedRule[]) => (place.chain === DOCKER_USER && table !== users ? [] : rules.filter((r) => chainOf(r.text) === place.chain));
-      return planChain(chainState(ruleset, place.chain, layout, table), changes.map((c) => ({ owner: c.owner, rules: wanted(c.rules) })));
+    const here = states.places.filter((p) => p.place.table === table);
+    const plans = here.map(({ place, state }) => {
+      const wanted = (rules: readonly OwnedRule[]) => (place.chain === DOCKER_USER && table !== states.users ? [] : rules.filter((r) => chainOf(r.text) === place.chain));
+      return planChain(state, changes.map((c) => ({ owner: c.owner, rules: wanted(c.rules) })));
     });
     const planned = plans.flatMap((p) => p.operations);
     if (planned.length === 0) continue;
-    const ops: Operation[] = [...planned, ...(leftEmpty(findTable(ruleset, table), places, plans, planned) ? [{ kind: "delete-table" as const }] : [])];
+    const drop = dropTables && leftEmpty(findTable(ruleset, table), here.map((p) => p.place), plans, planned);
+    const ops: Operation[] = [...planned, ...(drop ? [{ kind: "delete-table" as const }] : [])];
     operations.push(...(table === "mangle" ? ops.map((op) => ({ ...op, table })) : ops));
   }
   return operations;
@@ -355,9 +378,10 @@ export function parseSnapshot(output: string, hostName: string): Snapshot {
 /** The changes that want rules in a family the host cannot filter, or a REJECT where DOCKER-USER lives in mangle, each with its error. */
 function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
   const refused = new Map<string, FirewallError>();
+  const inMangle = FAMILIES.filter((f) => userTable(dockerLayout(snapshot[f])) === "mangle");
   for (const change of changes) {
     const family = snapshot.unavailable.find((f) => change.rules[f].length > 0);
-    const mangled = FAMILIES.find((f) => userTable(dockerLayout(snapshot[f])) === "mangle" && change.rules[f].some((r) => chainOf(r.text) === DOCKER_USER && / -j REJECT( |$)/.test(r.text)));
+    const mangled = inMangle.find((f) => change.rules[f].some((r) => chainOf(r.text) === DOCKER_USER && / -j REJECT( |$)/.test(r.text)));
     if (family) {
       const other = family === "ipv6" ? "ipv4" : "ipv6";
       refused.set(change.owner, new HostError(hostName, `${family === "ipv6" ? "ip6tables" : "iptables"} cannot be used on this host (the family is disabled or the tool is missing); set \`family: "${other}"\` to manage ${other} only`));
@@ -375,8 +399,9 @@ function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[]
  */
 function verify(after: Rulesets, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
   const unverified = new Map<string, FirewallError>();
+  const states = { ipv4: placeStates(after.ipv4), ipv6: placeStates(after.ipv6) };
   for (const change of changes) {
-    const left = (f: Family) => planFamily(after[f], [{ owner: change.owner, rules: change.rules[f] }]).filter((op) => op.kind !== "delete-table");
+    const left = (f: Family) => planPlaces(after[f], states[f], [{ owner: change.owner, rules: change.rules[f] }], false);
     const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
   }

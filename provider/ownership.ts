@@ -28,12 +28,13 @@ export interface RuleTag {
   readonly note?: string;
 }
 
-const PREFIX = "pdf:";
+/** How every tag of ours begins. */
+export const TAG_PREFIX = "pdf:";
 const TAG = /^pdf:([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[a-z]+\/([A-Za-z0-9._-]+)):(\d{1,3}):(\d{1,4})(?: (.*))?$/;
 
 /** The comment text that marks a rule as ours. */
 export function formatTag(tag: Omit<RuleTag, "name">): string {
-  return `${PREFIX}${tag.owner}:${tag.priority}:${tag.index}${tag.note ? ` ${tag.note}` : ""}`;
+  return `${TAG_PREFIX}${tag.owner}:${tag.priority}:${tag.index}${tag.note ? ` ${tag.note}` : ""}`;
 }
 
 /** Reads a rule comment; `undefined` when the rule is not ours. */

@@ -63,6 +63,27 @@ describe("HostSession (fake host)", () => {
     expect(userChain(host)).toEqual([rule("good1").text, rule("good2").text, "-A DOCKER-USER -j RETURN"]);
   });
 
+  it.each([
+    ["one bad change", [41], 13],
+    ["the first and the last bad", [0, 63], 23],
+  ])("finds %s among 64 by halving the batch, each half its own transaction", async (_title, badIndexes, transactions) => {
+    const host = new FakeHost({ ipv4: DOCKER }, { rejects: /-i bad0/ });
+    const session = new HostSession(host, "auto");
+    const names = Array.from({ length: 64 }, (_, i) => `r${String(i).padStart(2, "0")}`);
+    const bad = new Set(badIndexes);
+    const results = await Promise.allSettled(names.map((n, i) => session.apply(v4only(n, rule(n, 500, bad.has(i) ? " -i bad0" : "")))));
+    expect(results.flatMap((r, i) => (r.status === "rejected" ? [i] : []))).toEqual(badIndexes);
+    for (const i of badIndexes) {
+      const error = (results[i] as PromiseRejectedResult).reason;
+      expect(error).toBeInstanceOf(RestoreError);
+      expect(error.failedLine).toContain(`r${String(i).padStart(2, "0")}`);
+    }
+    expect(userChain(host)).toEqual([...names.filter((_, i) => !bad.has(i)).map((n) => rule(n).text), "-A DOCKER-USER -j RETURN"]);
+    // The whole batch, then two halves per level down to each bad change (log2(64) = 6 levels): 1 + 2 · 6; with two bad, 1 + 2 + 2 · 2 · 5.
+    const applies = host.commands.filter((argv) => argv[2] !== host.commands[0][2]).length;
+    expect(applies).toBe(transactions);
+  });
+
   it("a rule the kernel refuses in ipv6 after ipv4 was applied: ipv4 is taken back by its inverse, that change fails alone, the others land", async () => {
     const host = new FakeHost({ ipv4: DOCKER }, { kernelRejects: /-i bomb0/ });
     const session = new HostSession(host, "auto");

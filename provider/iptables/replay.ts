@@ -2,7 +2,7 @@ import { OUR_JUMP } from "../chains";
 import { DOCKER_JUMP } from "../docker/layout";
 import type { Operation } from "../planner";
 import { deleteLine, insertLine, type TableLine } from "./restore-script";
-import { chainRules, findTable, ruleLine, type Ruleset } from "./ruleset";
+import { findTable, ruleLine, type Ruleset } from "./ruleset";
 
 /**
  * The rule lines (`-A CHAIN …`) of every chain of the filter and mangle
@@ -42,7 +42,10 @@ export function tableChains(ruleset: Ruleset): TableChains {
     (["filter", "mangle"] as const).flatMap((name) => {
       const table = findTable(ruleset, name);
       if (!table) return BUILTIN[name].map((c) => [chainKey(name, c), []] as [string, string[]]);
-      return table.chains.map((c) => [chainKey(name, c.name), chainRules(table, c.name).map(ruleLine)] as [string, string[]]);
+      // One pass over the table's rules: a big host has thousands of chains.
+      const byChain = new Map(table.chains.map((c) => [c.name, [] as string[]]));
+      for (const rule of table.rules) byChain.get(rule.chain)?.push(ruleLine(rule));
+      return [...byChain].map(([chain, lines]) => [chainKey(name, chain), lines] as [string, string[]]);
     }),
   );
 }

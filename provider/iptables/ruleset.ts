@@ -1,5 +1,5 @@
 import { SaveParseError } from "../errors";
-import { renderTokens, tokenize, type Token } from "./tokens";
+import { closingQuote, renderTokens, tokenize, type Token } from "./tokens";
 
 /** A `:NAME POLICY [packets:bytes]` line. */
 export interface ChainDecl {
@@ -18,6 +18,31 @@ export interface SavedRule {
   readonly tokens: readonly Token[];
   /** `[packets:bytes]` when saved with `-c`. */
   readonly counters?: string;
+  /** The `-A …` line exactly as iptables-save printed it, when the rule was parsed from saved text (then `ruleLine` needs no tokens). */
+  readonly line?: string;
+}
+
+/**
+ * A rule parsed from saved text: its words are split on first use, since a
+ * big host (a Kubernetes node) saves tens of thousands of rules of which the
+ * engine looks into a few hundred.
+ */
+class ParsedRule implements SavedRule {
+  readonly #lineNumber: number;
+  #tokens?: readonly Token[];
+
+  constructor(
+    readonly chain: string,
+    readonly line: string,
+    lineNumber: number,
+    readonly counters?: string,
+  ) {
+    this.#lineNumber = lineNumber;
+  }
+
+  get tokens(): readonly Token[] {
+    return (this.#tokens ??= tokenize(this.line, this.#lineNumber));
+  }
 }
 
 /** One `*table … COMMIT` block. */
@@ -79,11 +104,26 @@ export function parseSave(text: string): Ruleset {
   return { tables, trailer: pending, finalNewline };
 }
 
+/**
+ * Parses a rule line. Its words are split later (see {@link ParsedRule}),
+ * but what would make that fail is found now; a line iptables-save would not
+ * print (two spaces in a row, a trailing space) is split at once, so that
+ * `ruleLine` gives it back normalised, as before.
+ */
 function parseRuleLine(line: string, lineNumber: number): SavedRule {
   const m = /^(\[\d+:\d+\]) (.*)$/.exec(line);
-  const tokens = tokenize(m ? m[2] : line, lineNumber);
-  if (tokens.length < 2 || tokens[0].text !== "-A") throw new SaveParseError(lineNumber, line, "expected `-A CHAIN`");
-  return m ? { chain: tokens[1].text, tokens, counters: m[1] } : { chain: tokens[1].text, tokens };
+  const text = m ? m[2] : line;
+  const chain = /^-A ([^ "]+)(?: |$)/.exec(text)?.[1];
+  if (chain === undefined || text.includes("  ") || text.endsWith(" ")) {
+    const tokens = tokenize(text, lineNumber);
+    if (tokens.length < 2 || tokens[0].text !== "-A") throw new SaveParseError(lineNumber, line, "expected `-A CHAIN`");
+    return m ? { chain: tokens[1].text, tokens, counters: m[1] } : { chain: tokens[1].text, tokens };
+  }
+  for (let open = text.indexOf(' "'); open >= 0; open = text.indexOf(' "', open)) {
+    open = closingQuote(text, open + 1);
+    if (open < 0) throw new SaveParseError(lineNumber, text, "unterminated quoted string");
+  }
+  return new ParsedRule(chain, text, lineNumber, m?.[1]);
 }
 
 /** Prints a ruleset the way iptables-save does; `renderSave(parseSave(t)) === t`. */
@@ -101,7 +141,7 @@ export function renderSave(ruleset: Ruleset): string {
 
 /** The `-A …` text of a saved rule (without counters). */
 export function ruleLine(rule: SavedRule): string {
-  return renderTokens(rule.tokens);
+  return rule.line ?? renderTokens(rule.tokens);
 }
 
 /** A table by name, if the host has it. */

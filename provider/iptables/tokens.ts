@@ -43,16 +43,11 @@ export function tokenize(line: string, lineNumber = 0): Token[] {
     }
     if (line[i] === '"') {
       const start = i;
-      let text = "";
-      i += 1;
-      while (i < line.length && line[i] !== '"') {
-        if (line[i] === "\\" && i + 1 < line.length) i += 1;
-        text += line[i];
-        i += 1;
-      }
-      if (i >= line.length) throw new SaveParseError(lineNumber, line, "unterminated quoted string");
-      i += 1;
-      tokens.push({ text, quoted: true, raw: line.slice(start, i) });
+      const end = closingQuote(line, i);
+      if (end < 0) throw new SaveParseError(lineNumber, line, "unterminated quoted string");
+      const raw = line.slice(start, end + 1);
+      tokens.push({ text: raw.includes("\\") ? raw.slice(1, -1).replace(BACKSLASHED, "$1") : raw.slice(1, -1), quoted: true, raw });
+      i = end + 1;
       continue;
     }
     const end = line.indexOf(" ", i);
@@ -61,6 +56,22 @@ export function tokenize(line: string, lineNumber = 0): Token[] {
     i = stop;
   }
   return tokens;
+}
+
+/** A backslash and the character it escapes. */
+const BACKSLASHED = /\\(.)/gs;
+
+/**
+ * The index of the quote that closes the string opened at `open` (a
+ * backslash escapes the character after it), or -1 when the line ends first.
+ */
+export function closingQuote(line: string, open: number): number {
+  for (let i = open + 1; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c === 0x5c && i + 1 < line.length) i += 1;
+  }
+  return -1;
 }
 
 /** Joins words back into a line: as they were printed, or quoted the way iptables-save quotes strings. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SaveParseError } from "../../provider/errors";
 import { chainRules, findTable, parseSave, renderSave, ruleLine } from "../../provider/iptables/ruleset";
+import { tokenize } from "../../provider/iptables/tokens";
 import { generateRuleset } from "../../provider/testing/generate-ruleset";
 
 const FIXTURES = join(__dirname, "..", "fixtures");
@@ -48,6 +49,18 @@ describe("parseSave / renderSave", () => {
   it("prints foreign rules back exactly as each extension quoted them (--string does not escape ')", () => {
     const text = ["*filter", ":INPUT ACCEPT [0:0]", '-A INPUT -m string --string "it\'s \\"x\\"" --algo bm -j DROP', '-A INPUT -m comment --comment "it\\\'s" -j DROP', "COMMIT", ""].join("\n");
     expect(renderSave(parseSave(text))).toBe(text);
+  });
+
+  it("splits a rule into words only when asked, giving the same words and line as splitting at once", () => {
+    const line = '-A DOCKER-USER -s 10.0.0.0/8 -m comment --comment "it\\\'s \\"x\\" \\\\" -j DROP';
+    const rule = parseSave(`*filter\n:DOCKER-USER - [0:0]\n${line}\nCOMMIT\n`).tables[0].rules[0];
+    expect(ruleLine(rule)).toBe(line);
+    expect(rule.tokens).toEqual(tokenize(line));
+    expect(rule.tokens.find((t) => t.quoted)?.text).toBe(`it's "x" \\`);
+  });
+
+  it("reports an unterminated quote when parsing, with its line number", () => {
+    expect(() => parseSave('*filter\n:X - [0:0]\n-A X -m comment --comment "open -j DROP\nCOMMIT\n')).toThrow(/line 3: unterminated quoted string/);
   });
 
   it("parses an empty save (a backend with no tables)", () => {

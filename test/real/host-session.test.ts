@@ -317,9 +317,9 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       for (const family of FAMILIES) {
         expect(await chain(ns, family, backend)).toEqual([...texts(good1, family), ...texts(good2, family), ...(family === "ipv4" ? [DOCKER_RETURN] : [])]);
       }
-      // One combined try, then each change alone (read + apply each).
+      // One combined try, then halves (read + apply each): [good1, bad] is rejected and halved again, [good2] lands.
       const rejected = APPLY_EXIT.rejected.ipv4;
-      expect(host.log.map((c) => `${c.kind} ${c.code}`)).toEqual(["read 0", `apply ${rejected}`, "read 0", "apply 0", "read 0", `apply ${rejected}`, "read 0", "apply 0"]);
+      expect(host.log.map((c) => `${c.kind} ${c.code}`)).toEqual(["read 0", `apply ${rejected}`, "read 0", `apply ${rejected}`, "read 0", "apply 0", "read 0", `apply ${rejected}`, "read 0", "apply 0"]);
     });
   });
 
