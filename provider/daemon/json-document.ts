@@ -99,7 +99,7 @@ export function setMember(doc: JsonDocument, key: string, value: unknown): strin
   if (rendered === undefined) return text;
   if (members.length === 0) return `${text.slice(0, doc.open)}{\n  ${JSON.stringify(key)}: ${rendered}\n}${text.slice(doc.close + 1)}`;
   const last = members[members.length - 1];
-  const before = members.length > 1 ? members[members.length - 2].valueEnd : doc.open;
+  const before = members.length > 1 ? members[members.length - 2].valueEnd : doc.open + 1;
   // The whitespace between the previous member (after its comma) or `{` and the last key: a newline and indentation, or a space.
   const gap = text.slice(before, last.keyStart).replace(/^,/, "") || " ";
   const colon = text.slice(last.keyEnd, last.valueStart);
@@ -153,6 +153,7 @@ class Scanner {
     }
     for (;;) {
       this.skipSpace();
+      if (this.text[this.pos] === "}" && members.length + (record ? 0 : 1) > 0) this.fail("a trailing comma before '}'");
       if (this.text[this.pos] !== '"') this.fail("expected a double-quoted key");
       const keyStart = this.pos;
       const line = this.text.slice(0, keyStart).split("\n").length;
@@ -170,7 +171,7 @@ class Scanner {
       if (c === "}") return members;
       if (c !== ",") {
         this.pos--;
-        this.fail("expected ',' or '}' (a missing comma, or a trailing one before '}')");
+        this.fail("expected ',' or '}': a missing comma?");
       }
     }
   }
