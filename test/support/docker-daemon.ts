@@ -469,6 +469,11 @@ export class DockerDaemon {
     return new Error(`${(error as Error).message}\n--- dockerd ${this.engine} log (last lines) ---\n${this.logTail()}`, { cause: error });
   }
 
+  /** The daemon's config file (`dockerd --config-file`), which tests may edit before a {@link restart}. */
+  get configFile(): string {
+    return this.configPath();
+  }
+
   private configPath(): string {
     return path.join(this.dir, "daemon.json");
   }
