@@ -4,4 +4,5 @@
  */
 export { DockerUserRule, type DockerUserRuleArgs } from "./docker-user-rule";
 export { PublishedPort, type PublishedPortArgs } from "./published-port";
+export { DaemonConfig, type DaemonConfigArgs } from "./daemon-config";
 export type { ConnectionArgs, TargetArgs } from "./connection";
