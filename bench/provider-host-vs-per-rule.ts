@@ -7,6 +7,7 @@ import { ProviderHost, urn } from "../test/support/provider-host";
 import { serializeProgram } from "../test/support/pulumi-program";
 import { formatCount, formatMs, timed, type Row } from "./report";
 import { BENCH_PROJECT, BENCH_STACK, ownedRules } from "./rules";
+import { inFreshNamespace } from "./transaction-vs-per-rule";
 
 /** Resources (and rules) on each side. */
 const RULE_COUNT = 500;
@@ -73,16 +74,6 @@ export async function providerHostVsPerRule(): Promise<Row[]> {
     { benchmark: `${RULE_COUNT} DockerUserRule creates at once, Pulumi provider host (local)`, value: formatMs(provider), note: `${(provider / perRule).toFixed(2)} of the per-rule time (target: at most 0.2)` },
     { benchmark: `the same ${RULE_COUNT} rules, iptables -C/-I per rule in one shell`, value: formatMs(perRule), note: `${formatCount(1 + 2 * RULE_COUNT)} processes` },
   ];
-}
-
-/** Runs `fn` in a namespace of its own and deletes the namespace afterwards, also on failure. */
-async function inFreshNamespace<T>(label: string, fn: (ns: Netns) => Promise<T>): Promise<T> {
-  const ns = await Netns.create(label);
-  try {
-    return await fn(ns);
-  } finally {
-    await ns.delete();
-  }
 }
 
 /** Sanity: the namespace's DOCKER-USER holds `count` of the benchmark's rules. */

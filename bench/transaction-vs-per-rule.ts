@@ -61,7 +61,7 @@ export async function transactionVsPerRule(backend: PerRuleBackend): Promise<Row
 }
 
 /** Runs `fn` in a namespace of its own and deletes the namespace afterwards, also on failure. */
-async function inFreshNamespace<T>(label: string, fn: (ns: Netns) => Promise<T>): Promise<T> {
+export async function inFreshNamespace<T>(label: string, fn: (ns: Netns) => Promise<T>): Promise<T> {
   const ns = await Netns.create(label);
   try {
     return await fn(ns);

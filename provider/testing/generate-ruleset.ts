@@ -62,7 +62,7 @@ export function generateRuleset(ruleCount: number): string {
  * A table as iptables-save prints it: built-in chains, then user chains in
  * name order, then the rules chain by chain in that same order.
  */
-function table(name: string, chains: readonly string[], rules: readonly string[]): string[] {
+export function table(name: string, chains: readonly string[], rules: readonly string[]): string[] {
   const builtin = chains.filter((c) => !c.includes(" - "));
   const user = chains.filter((c) => c.includes(" - ")).sort();
   const order = [...builtin, ...user].map((c) => c.slice(1, c.indexOf(" ")));

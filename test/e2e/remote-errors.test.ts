@@ -37,6 +37,7 @@ import { dockerUserRule } from "../../provider/resources/docker-user-rule-resour
 import type { Props } from "../../provider/resources/rule-resource";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
 import { tokenize } from "../../provider/iptables/tokens";
+import { runJsonWorker } from "../support/json-worker";
 import { run } from "../support/netns";
 import { generateKey, startSshd, type KeyPair, type Sshd } from "../support/sshd";
 import { applyMany, workerRule, type WorkerInput, type WorkerOutput } from "./remote-lock-worker";
@@ -194,20 +195,7 @@ async function compileWorker(dir: string): Promise<string> {
 
 /** Runs the compiled worker as its own node process, the input on stdin. */
 function runWorker(script: string, input: WorkerInput): Promise<WorkerOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, NODE_PATH: path.join(REPO, "node_modules") }, stdio: "pipe" });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as WorkerOutput);
-      else reject(new Error(`worker ${input.stack} exited with ${code}: ${Buffer.concat(err).toString("utf8")}`));
-    });
-    child.stdin.on("error", () => undefined); // a worker that died is reported by its exit code
-    child.stdin.end(JSON.stringify(input));
-  });
+  return runJsonWorker<WorkerOutput>(script, input, input.stack, { ...process.env, NODE_PATH: path.join(REPO, "node_modules") });
 }
 
 /**

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DOCKER_RETURN, DOCKER_USER } from "../../provider/docker/layout";
@@ -9,6 +8,7 @@ import type { ExecOptions, ExecResult, Host } from "../../provider/host/host";
 import { backendSuffix, type Backend } from "../../provider/iptables/backend";
 import { compareTags } from "../../provider/ownership";
 import { compiledPath } from "../support/compiled";
+import { runJsonWorker } from "../support/json-worker";
 import { Netns } from "../support/netns";
 import { runStack, stackChange, type StackOutcome, type WorkerInput } from "./two-stacks-worker";
 
@@ -121,18 +121,5 @@ describe("two stacks on one host, two node processes (nft)", () => {
 
 /** Runs the compiled worker as its own node process, the input on stdin. */
 function runWorker(script: string, input: WorkerInput): Promise<StackOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { stdio: "pipe" });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as StackOutcome);
-      else reject(new Error(`worker ${input.stack} exited with ${code}: ${Buffer.concat(err).toString("utf8")}`));
-    });
-    child.stdin.on("error", () => undefined); // a worker that died is reported by its exit code
-    child.stdin.end(JSON.stringify(input));
-  });
+  return runJsonWorker<StackOutcome>(script, input, input.stack);
 }
