@@ -5,8 +5,10 @@
  * code `pulumi up` runs in its provider process — manages the sandbox's
  * DOCKER-USER over SSH: preview, up, a second preview with nothing to do, a
  * hand edit, refresh showing the drift, up repairing it, a recreated
- * container, destroy. Everything it creates is removed at the end, also on
- * failure.
+ * container, destroy. Then a DaemonConfig on the same daemon: `ip:
+ * 127.0.0.1` in its config file, a restart, a new container published on
+ * 127.0.0.1 only, and destroy putting the file back. Everything it creates
+ * is removed at the end, also on failure.
  */
 import { FAMILIES } from "../../provider/family";
 import { planAll } from "../../provider/host-session";
@@ -17,6 +19,7 @@ import type { Connection } from "../../provider/connection";
 import { closeAllSessions, sessionFor } from "../../provider/sessions";
 import { DockerSandbox, httpUrl } from "../../test/support/docker-sandbox";
 import { startSandboxSshd, type SandboxSshd } from "../../test/support/sandbox-sshd";
+import { daemonConfigStep } from "./daemon-config-step";
 import { declareResources, type Declared } from "./resources";
 
 const say = (text: string): void => {
@@ -104,6 +107,8 @@ async function main(): Promise<void> {
     say(await commands());
     await showChain(sandbox);
     await showReach(sandbox);
+
+    await daemonConfigStep(sandbox, connection, { say, heading, commands, showReach: () => showReach(sandbox) }, [10, 11, 12]);
   } finally {
     await closeAllSessions();
     await sshd?.stop();

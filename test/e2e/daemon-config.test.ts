@@ -2,8 +2,9 @@
  * DaemonConfig against real daemons (Docker 20.10 and 28.5.2), each started
  * by the lab with `--config-file` at the file the resource manages (in the
  * daemon's own temporary directory) and restarted by a `restartCommand` the
- * test provides: a script that asks this process to restart the daemon
- * (`DockerDaemon.restart()`) and waits until it has. The engine runs in this
+ * test provides (../support/daemon-restarter.ts): a script that asks this
+ * process to restart the daemon (`DockerDaemon.restart()`) and waits until
+ * it has. The engine runs in this
  * process with the sandbox's namespace as its host.
  *
  * create (`ip: 127.0.0.1`, restart if-changed) → a new `-p 8080:80` is
@@ -13,39 +14,27 @@
  * key is kept by the next `up` (restart "never": `restartRequired`) →
  * delete puts back what was there.
  */
-import * as fs from "node:fs";
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import * as os from "node:os";
-import * as path from "node:path";
+import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { DaemonFileError } from "../../provider/daemon/daemon-file-error";
 import { daemonConfig } from "../../provider/resources/daemon-config-resource";
 import type { Props } from "../../provider/resources/rule-resource";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
+import { startDaemonRestarter, type DaemonRestarter } from "../support/daemon-restarter";
 import { enginesUnderTest } from "../support/docker-engines";
 import { DockerSandbox, httpUrl } from "../support/docker-sandbox";
 
-/** The script the resource runs as its restartCommand: asks the test to restart the daemon ($1/request) and waits for $1/done (at most 2 minutes). */
-const RESTART_SCRIPT = `: > "$1/request"
-i=0
-until [ -e "$1/done" ]; do i=$((i + 1)); [ $i -lt 1200 ] || { echo "nobody restarted the daemon" >&2; exit 1; }; sleep 0.1; done
-rm -f "$1/done"
-`;
-
 describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s", (engine) => {
   let sandbox: DockerSandbox;
-  let dir: string;
+  let restarter: DaemonRestarter | undefined;
   let configFile: string;
   let original: string;
-  let restarts = 0;
-  let watching = true;
-  let watcher: Promise<void>;
   let id: string;
   let outs: Props;
 
   const args = (more: Props = {}): Props => ({
     path: configFile,
     dockerHost: sandbox.daemon.host,
-    restartCommand: ["sh", path.join(dir, "restart.sh"), dir],
+    restartCommand: [...restarter!.command],
     ip: "127.0.0.1",
     restart: "if-changed",
     ...more,
@@ -53,40 +42,24 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s"
   const values = async () => JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
   const mode = async () => ((await stat(configFile)).mode & 0o777).toString(8);
   const clientReaches = () => sandbox.fetch(0, httpUrl(sandbox.clients[0].targetV4, 8080), 2);
-
-  /** Answers the restart script's requests: one restart at a time. */
-  async function watch(): Promise<void> {
-    while (watching) {
-      if (fs.existsSync(path.join(dir, "request"))) {
-        await rm(path.join(dir, "request"));
-        await sandbox.daemon.restart();
-        restarts += 1;
-        await writeFile(path.join(dir, "done"), "");
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const restarts = () => restarter!.restarts();
 
   beforeAll(async () => {
     // An unmanaged key of the lab's own, which every step must keep.
     sandbox = await DockerSandbox.start({ engine, ipv6: false, clients: 1, daemonJson: { "log-level": "warn" } });
-    dir = await mkdtemp(path.join(os.tmpdir(), "pdf-daemon-config-"));
-    await writeFile(path.join(dir, "restart.sh"), RESTART_SCRIPT);
+    restarter = await startDaemonRestarter(sandbox.daemon);
     configFile = sandbox.daemon.configFile;
     await chmod(configFile, 0o640);
     original = await readFile(configFile, "utf8");
     expect(JSON.parse(original)).toMatchObject({ "log-level": "warn" });
-    watcher = watch();
     setHostFactory(() => sandbox.target);
   }, 120_000);
 
   afterAll(async () => {
-    watching = false;
-    await watcher;
+    await restarter?.stop();
     await closeAllSessions();
     setHostFactory();
     await sandbox?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
   test("create: ip 127.0.0.1 and a restart; a new -p 8080:80 is DNATed on 127.0.0.1 and the client no longer gets in; other keys, mode and a .bak are kept", async () => {
@@ -95,7 +68,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s"
     const { inputs, failures } = await daemonConfig.check({}, args());
     expect(failures).toEqual([]);
     ({ id, outs } = await daemonConfig.create(inputs));
-    expect(restarts).toBe(1);
+    expect(restarts()).toBe(1);
     expect(outs.restartRequired).toBe(false);
     expect(outs.previous).toEqual({ ip: null });
     expect(await values()).toEqual({ ...JSON.parse(original), ip: "127.0.0.1" });
@@ -123,7 +96,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s"
       expect(await readFile(configFile, "utf8")).toBe(bad);
       expect((await stat(configFile)).mtimeMs).toBe(before.mtimeMs);
     }
-    expect(restarts).toBe(1);
+    expect(restarts()).toBe(1);
     await writeFile(configFile, good);
   });
 
@@ -139,7 +112,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s"
     const next = args({ liveRestore: true, restart: "never" });
     expect((await daemonConfig.diff(id, outs, next)).changes).toBe(true);
     ({ outs } = await daemonConfig.update(id, outs, next));
-    expect(restarts).toBe(1);
+    expect(restarts()).toBe(1);
     expect(outs.restartRequired).toBe(true);
     expect(outs.previous).toEqual({ ip: null, "live-restore": null });
     expect(await values()).toEqual({ ...JSON.parse(original), ip: "127.0.0.1", debug: true, "live-restore": true });
@@ -152,6 +125,6 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("DaemonConfig on Docker %s"
     await daemonConfig.delete(id, outs);
     expect(await values()).toEqual({ ...JSON.parse(original), debug: true });
     expect(await mode()).toBe("640");
-    expect(restarts).toBe(1);
+    expect(restarts()).toBe(1);
   });
 });

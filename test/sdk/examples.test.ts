@@ -1,4 +1,4 @@
-import { dockerUserRule, publishedPort } from "../../provider";
+import { daemonConfig, dockerUserRule, publishedPort } from "../../provider";
 import { compiledPath } from "../support/compiled";
 import { serializeProgram } from "../support/pulumi-program";
 
@@ -29,6 +29,24 @@ describe("examples", () => {
       expect((await engine.check({}, r.inputs)).failures).toEqual([]);
     }
     expect(ours.find((r) => r.name === "web")!.inputs.__owner).toBe("remote-allowlist/dev/port/web");
+  });
+
+  it("localhost-only registers a DaemonConfig of ip 127.0.0.1 whose inputs pass check, with the connection secret", async () => {
+    const config = { "localhost-only:host": "203.0.113.10", "localhost-only:sshPrivateKey": KEY, "localhost-only:hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
+    const resources = await serializeProgram(compiledPath("examples/localhost-only/index.js"), { project: "localhost-only", stack: "dev", config });
+    const ours = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/pulumi-docker-firewall:"));
+    expect(ours.map((r) => [r.type, r.name])).toEqual([["pulumi-nodejs:dynamic/pulumi-docker-firewall:DaemonConfig", "localhost-only"]]);
+    const [daemon] = ours;
+    expect(daemon.secretKeys).toContain("connection");
+    expect(String(daemon.inputs.__provider)).not.toContain("not-a-real-key");
+    expect(daemon.inputs).toMatchObject({ ip: "127.0.0.1", restart: "never", connection: { host: "203.0.113.10", user: "root", privateKey: KEY } });
+    const { inputs, failures } = await daemonConfig.check({}, daemon.inputs);
+    expect(failures).toEqual([]);
+    expect(inputs.impact).toEqual(expect.arrayContaining([expect.stringContaining("ip: 127.0.0.1")]));
+
+    await expect(serializeProgram(compiledPath("examples/localhost-only/index.js"), { project: "localhost-only", stack: "dev", config: { ...config, "localhost-only:restart": "always" } })).rejects.toThrow(
+      /config "restart" must be "never" or "if-changed"/,
+    );
   });
 
   it("quickstart registers the README's rule on the local machine", async () => {
