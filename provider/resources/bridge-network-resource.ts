@@ -100,7 +100,7 @@ export const bridgeNetwork: ResourceEngine = {
     const command = networkRemoveCommand(args.networkName, args.dockerHost);
     const result = await session.host.exec(command.argv, { timeoutMs: 120_000 });
     if (result.code === NETWORK_EXIT.inUse) {
-      const names = result.stderr.trim().split(/\s+/).join(", ");
+      const names = result.stderr.trim().split(/\s+/).sort().join(", ");
       throw new HostError(session.host.name, `network ${args.networkName} still has containers: ${names}; remove them or disconnect them (docker network disconnect ${args.networkName} NAME) first; nothing was changed`);
     }
     if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(session.host.name, result.stderr.trim());
