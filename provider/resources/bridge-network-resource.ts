@@ -71,8 +71,15 @@ export const bridgeNetwork: ResourceEngine = {
     if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
     if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
     const network = await inspected(args);
-    const outs = await applyPolicy(args, inputs, network);
-    return { id: network.id, outs };
+    try {
+      return { id: network.id, outs: await applyPolicy(args, inputs, network) };
+    } catch (error) {
+      // A network without its policy would be open: take it away again, so that nothing is left that the stack does not know.
+      await removeNetwork(args).catch((cleanup: unknown) => {
+        throw new AggregateError([error, cleanup], `network ${args.networkName} was created, its policy could not be applied, and removing it failed too: remove it by hand`);
+      });
+      throw error;
+    }
   },
 
   async read(id, props) {
@@ -96,18 +103,23 @@ export const bridgeNetwork: ResourceEngine = {
 
   async delete(_id, props) {
     const args = parseOrThrow(bridgeNetworkSchema, argumentsOf(props));
-    const session = sessionFor(args.connection, args.iptablesBackend);
-    const command = networkRemoveCommand(args.networkName, args.dockerHost);
-    const result = await session.host.exec(command.argv, { timeoutMs: 120_000 });
-    if (result.code === NETWORK_EXIT.inUse) {
-      const names = result.stderr.trim().split(/\s+/).sort().join(", ");
-      throw new HostError(session.host.name, `network ${args.networkName} still has containers: ${names}; remove them or disconnect them (docker network disconnect ${args.networkName} NAME) first; nothing was changed`);
-    }
-    if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(session.host.name, result.stderr.trim());
-    if (result.code !== 0) throw classifyCommandFailure(session.host.name, [command.label], result);
-    await session.apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
+    await removeNetwork(args);
+    await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
   },
 };
+
+/** Removes the network (a network already gone is fine); refuses, naming them, while containers use it. */
+async function removeNetwork(args: CheckedBridgeNetworkArgs): Promise<void> {
+  const host = sessionFor(args.connection, args.iptablesBackend).host;
+  const command = networkRemoveCommand(args.networkName, args.dockerHost);
+  const result = await host.exec(command.argv, { timeoutMs: 120_000 });
+  if (result.code === NETWORK_EXIT.inUse) {
+    const names = result.stderr.trim().split(/\s+/).sort().join(", ");
+    throw new HostError(host.name, `network ${args.networkName} still has containers: ${names}; remove them or disconnect them (docker network disconnect ${args.networkName} NAME) first; nothing was changed`);
+  }
+  if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
+  if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+}
 
 /** Applies the policy for the network's bridge in one transaction and returns the outputs as read back. */
 async function applyPolicy(args: CheckedBridgeNetworkArgs, inputs: Props, network: NetworkState): Promise<Props> {
