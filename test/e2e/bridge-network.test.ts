@@ -10,7 +10,8 @@
  * a policy change (outbound only to client 1, inbound only from client 0)
  * updates in place, and a published port answers client 0, not client 1 →
  * a subnet change replaces → delete with containers is refused with their
- * names; without, it removes the network and exactly our rules.
+ * names; without, it removes the network and exactly our rules. On 28.5.2
+ * (ip6tables on by default), an IPv6 network gets its policy in both families.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -147,6 +148,25 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
     await bridgeNetwork.delete(id, outs);
     expect(await sb().daemon.docker(["network", "ls", "--format", "{{.Name}}"])).not.toContain(NETWORK);
     expect(await bridgeNetwork.read(id, outs)).toEqual({ id: "", props: {} });
+    expect(await saves(sb())).toBe(before);
+  }, 120_000);
+
+  // Docker 20.10 writes no ip6tables rules unless told to (ip6tables and experimental); 28 does by default.
+  (engine === "28.5.2" ? test : test.skip)("with ipv6, the policy holds in both families, and delete leaves both as before", async () => {
+    const v6 = (i: number) => httpUrl(sb().clients[i].v6, 8080);
+    const { inputs, failures } = await bridgeNetwork.check({}, args({ networkName: "pdfnet6", bridgeName: "br-pdfnet6", subnet: "10.79.0.0/24", ipv6: true, subnetV6: "fd77:1::/64", allowOutboundTo: [`${sb().clients[0].v4}/32`, `${sb().clients[0].v6}/128`] }));
+    expect(failures).toEqual([]);
+    const created = await bridgeNetwork.create(inputs);
+    expect((created.outs.dockerRules as Record<string, Record<string, string[]>>).ipv6.filter).toContain("-A DOCKER ! -i br-pdfnet6 -o br-pdfnet6 -j DROP");
+    const ip6 = (await sb().target.run(["ip6tables-save", "-t", "filter"])).split("\n").filter((l) => l.includes("pdf:e2e/test/network/backend:"));
+    expect(ip6).toHaveLength(3); // replies, client 0's IPv6 address, DROP (its IPv4 address is in iptables only)
+    await sb().daemon.runHttpd("web-6", "8082:80", { runArgs: ["--network", "pdfnet6"] });
+    expect(await containerFetches("web-6", `${v6(0)}/0.html`)).toBe("client 0\n");
+    expect(await containerFetches("web-6", `${v6(1)}/1.html`)).toBeUndefined();
+    expect(await containerFetches("web-6", `${clientServer(0)}/0.html`)).toBe("client 0\n");
+    expect(await containerFetches("web-6", `${clientServer(1)}/1.html`)).toBeUndefined();
+    await sb().daemon.docker(["rm", "-f", "web-6"]);
+    await bridgeNetwork.delete(created.id, created.outs);
     expect(await saves(sb())).toBe(before);
   }, 120_000);
 });
