@@ -11,7 +11,6 @@ export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
 /** What `docker network inspect` says about a network, in the few fields the engine uses. */
 export interface NetworkState {
   readonly id: string;
-  readonly name: string;
   readonly driver: string;
   /** The bridge interface: the name option, else Docker's default `br-<first 12 of the id>`. */
   readonly bridgeName: string;
@@ -23,8 +22,6 @@ export interface NetworkState {
   readonly ipv6: boolean;
   /** Driver options as Docker stores them (`com.docker.network.bridge.enable_icc` …). */
   readonly options: Readonly<Record<string, string>>;
-  /** Names of the containers attached, sorted. */
-  readonly containers: readonly string[];
 }
 
 /** The read script's answer: the network (absent: `undefined`) and both families' tables. */
@@ -36,13 +33,11 @@ export interface NetworkRead {
 /** The subset of `docker network inspect`'s JSON that is read. */
 interface InspectJson {
   Id?: string;
-  Name?: string;
   Driver?: string;
   EnableIPv6?: boolean;
   Internal?: boolean;
   IPAM?: { Config?: { Subnet?: string }[] | null };
   Options?: Record<string, string> | null;
-  Containers?: Record<string, { Name?: string }> | null;
 }
 
 /** Parses the output of `networkReadCommand`. */
@@ -68,7 +63,6 @@ function networkState(json: InspectJson): NetworkState {
   const subnets = (json.IPAM?.Config ?? []).map((c) => c.Subnet ?? "").filter((s) => s !== "");
   return {
     id,
-    name: json.Name ?? "",
     driver: json.Driver ?? "",
     bridgeName: options[BRIDGE_NAME_OPTION] ?? `br-${id.slice(0, 12)}`,
     subnet: subnets.find((s) => !s.includes(":")),
@@ -76,7 +70,6 @@ function networkState(json: InspectJson): NetworkState {
     internal: json.Internal === true,
     ipv6: json.EnableIPv6 === true,
     options,
-    containers: Object.values(json.Containers ?? {}).map((c) => c.Name ?? "").filter((n) => n !== "").sort(),
   };
 }
 

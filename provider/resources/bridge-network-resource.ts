@@ -10,7 +10,7 @@ import { FAMILIES, type Family } from "../family";
 import { planFamily, type FamilyRules, type Snapshot } from "../host-session";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
-import { bridgeNetworkSchema, bridgePolicyRules, createArguments, NETWORK_KEYS, type CheckedBridgeNetworkArgs } from "./bridge-network";
+import { BRIDGE_OPTION_PREFIX, bridgeNetworkSchema, bridgePolicyRules, createArguments, NETWORK_KEYS, type CheckedBridgeNetworkArgs } from "./bridge-network";
 import { mangleWarning } from "./docker-user-rule";
 import type { Props, ResourceEngine } from "./rule-resource";
 
@@ -169,7 +169,21 @@ function networkDrift(args: CheckedBridgeNetworkArgs, network: NetworkState, id:
   if (args.subnet && network.subnet !== args.subnet) drift.push(`network ${args.networkName} has subnet ${network.subnet ?? "none"}; declared ${args.subnet}`);
   if (args.bridgeName && network.bridgeName !== args.bridgeName) drift.push(`network ${args.networkName} uses bridge ${network.bridgeName}; declared ${args.bridgeName}`);
   if (network.internal !== (args.internal ?? false)) drift.push(`network ${args.networkName} is ${network.internal ? "" : "not "}internal; declared ${args.internal ? "internal" : "not internal"}`);
+  for (const [key, option, declared] of declaredOptions(args)) {
+    const actual = network.options[option];
+    if (declared !== undefined && actual !== undefined && actual !== declared) drift.push(`network ${args.networkName} has ${option}=${actual}; declared ${key} ${declared}`);
+  }
   return drift;
+}
+
+/** The declared driver options that Docker keeps in the inspection: input, option, value as Docker prints it. */
+function declaredOptions(args: CheckedBridgeNetworkArgs): [string, string, string | undefined][] {
+  const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
+  return [
+    ["icc", `${BRIDGE_OPTION_PREFIX}.enable_icc`, text(args.icc)],
+    ["masquerade", `${BRIDGE_OPTION_PREFIX}.enable_ip_masquerade`, text(args.masquerade)],
+    ["hostBindingIpv4", `${BRIDGE_OPTION_PREFIX}.host_binding_ipv4`, text(args.hostBindingIpv4)],
+  ];
 }
 
 /** What the policy's rules lack on the host, in the words every rule resource uses. */

@@ -9,7 +9,7 @@ import { ownedRules, type EngineRuleMatch } from "./docker-user-rule";
 import { resourceBaseShape } from "./resource-base";
 
 /** The bridge driver's option prefix. */
-const BRIDGE = "com.docker.network.bridge";
+export const BRIDGE_OPTION_PREFIX = "com.docker.network.bridge";
 
 /** The longest interface name Linux allows. */
 const MAX_INTERFACE = 15;
@@ -92,11 +92,11 @@ export const bridgeNetworkSchema = z
 /** The arguments of a `BridgeNetwork` once `check` validated them. */
 export type CheckedBridgeNetworkArgs = z.infer<typeof bridgeNetworkSchema>;
 
-/** `docker network create`'s arguments for the declared network (argv, the name last). */
+/** `docker network create`'s arguments (after `network create`) for the declared network: an argv, the name last. */
 export function createArguments(args: CheckedBridgeNetworkArgs): string[] {
   const option = (key: string, value: string | number | boolean | undefined) => (value === undefined ? [] : ["-o", `${key}=${value}`]);
   return [
-    "network", "create", "--driver", "bridge",
+    "--driver", "bridge",
     ...(args.subnet ? ["--subnet", args.subnet] : []),
     ...(args.gateway ? ["--gateway", args.gateway] : []),
     ...(args.ipRange ? ["--ip-range", args.ipRange] : []),
@@ -104,9 +104,9 @@ export function createArguments(args: CheckedBridgeNetworkArgs): string[] {
     ...(args.subnetV6 ? ["--subnet", args.subnetV6] : []),
     ...(args.internal ? ["--internal"] : []),
     ...option(BRIDGE_NAME_OPTION, args.bridgeName),
-    ...option(`${BRIDGE}.host_binding_ipv4`, args.hostBindingIpv4),
-    ...option(`${BRIDGE}.enable_icc`, args.icc),
-    ...option(`${BRIDGE}.enable_ip_masquerade`, args.masquerade),
+    ...option(`${BRIDGE_OPTION_PREFIX}.host_binding_ipv4`, args.hostBindingIpv4),
+    ...option(`${BRIDGE_OPTION_PREFIX}.enable_icc`, args.icc),
+    ...option(`${BRIDGE_OPTION_PREFIX}.enable_ip_masquerade`, args.masquerade),
     ...option("com.docker.network.driver.mtu", args.mtu),
     ...Object.keys(args.labels ?? {}).sort().flatMap((k) => ["--label", `${k}=${args.labels![k]}`]),
     args.networkName,
