@@ -68,7 +68,7 @@ describe("BridgeNetwork's docker network create arguments", () => {
   it("are an argv with every option, labels sorted and the name last", () => {
     const args = checked({ subnet: "192.0.2.0/24", gateway: "192.0.2.1", ipRange: "192.0.2.128/25", bridgeName: "br-backend", hostBindingIpv4: "127.0.0.1", icc: false, masquerade: true, internal: true, mtu: 1400, ipv6: true, subnetV6: "2001:db8:1::/64", labels: { z: "last; rm -rf /", a: "first" } });
     expect(createArguments(args)).toEqual([
-      "network", "create", "--driver", "bridge",
+      "--driver", "bridge",
       "--subnet", "192.0.2.0/24", "--gateway", "192.0.2.1", "--ip-range", "192.0.2.128/25",
       "--ipv6", "--subnet", "2001:db8:1::/64", "--internal",
       "-o", "com.docker.network.bridge.name=br-backend",
