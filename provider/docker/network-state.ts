@@ -10,7 +10,9 @@ export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
 
 /** What `docker network inspect` says about a network, in the few fields the engine uses. */
 export interface NetworkState {
+  /** The network's full id. */
   readonly id: string;
+  /** The driver (`bridge` for ours). */
   readonly driver: string;
   /** The bridge interface: the name option, else Docker's default `br-<first 12 of the id>`. */
   readonly bridgeName: string;
@@ -18,7 +20,9 @@ export interface NetworkState {
   readonly subnet?: string;
   /** The IPv6 subnet, when the network has IPv6. */
   readonly subnetV6?: string;
+  /** Whether it was made with `--internal`. */
   readonly internal: boolean;
+  /** Whether it has IPv6. */
   readonly ipv6: boolean;
   /** Driver options as Docker stores them (`com.docker.network.bridge.enable_icc` …). */
   readonly options: Readonly<Record<string, string>>;
