@@ -25,3 +25,5 @@ export { publishedPorts, type PublishedMapping } from "./docker/published-ports"
 export { daemonConfig } from "./resources/daemon-config-resource";
 export { daemonConfigSchema, type CheckedDaemonConfigArgs } from "./resources/daemon-config";
 export { DaemonFileError } from "./daemon/daemon-file-error";
+export { bridgeNetwork } from "./resources/bridge-network-resource";
+export { bridgeNetworkSchema, type CheckedBridgeNetworkArgs } from "./resources/bridge-network";

@@ -5,4 +5,5 @@
 export { DockerUserRule, type DockerUserRuleArgs } from "./docker-user-rule";
 export { PublishedPort, type PublishedPortArgs } from "./published-port";
 export { DaemonConfig, type DaemonConfigArgs } from "./daemon-config";
+export { BridgeNetwork, type BridgeNetworkArgs } from "./bridge-network";
 export type { ConnectionArgs, TargetArgs } from "./connection";
