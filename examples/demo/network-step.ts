@@ -67,11 +67,17 @@ export async function networkStep(sandbox: DockerSandbox, connection: Connection
     say(`network ${NETWORK}: ${left ? "still there" : "gone"}`);
     say(await commands());
     await showOurs(sandbox, say);
-  } finally {
-    if (created) {
+  } catch (error) {
+    // A step failed while the network existed: take it away, without hiding the failure.
+    const left = created;
+    if (left) {
       await sandbox.daemon.docker(["rm", "-f", CONTAINER]).catch(() => undefined);
-      await bridgeNetwork.delete(created.id, created.outs);
+      await bridgeNetwork.delete(left.id, left.outs).catch((cleanup: unknown) => {
+        throw new AggregateError([error, cleanup], `the network step failed, and removing network ${NETWORK} failed too`);
+      });
     }
+    throw error;
+  } finally {
     await rm(pages, { recursive: true, force: true });
   }
 }
