@@ -7,8 +7,10 @@
  * hand edit, refresh showing the drift, up repairing it, a recreated
  * container, destroy. Then a DaemonConfig on the same daemon: `ip:
  * 127.0.0.1` in its config file, a restart, a new container published on
- * 127.0.0.1 only, and destroy putting the file back. Everything it creates
- * is removed at the end, also on failure.
+ * 127.0.0.1 only, and destroy putting the file back. Then a locked-down
+ * BridgeNetwork: Docker's rules for its bridge and ours, a container on it
+ * reaching one client and not the other, and destroy. Everything it
+ * creates is removed at the end, also on failure.
  */
 import { FAMILIES } from "../../provider/family";
 import { planAll } from "../../provider/host-session";
@@ -20,6 +22,7 @@ import { closeAllSessions, sessionFor } from "../../provider/sessions";
 import { DockerSandbox, httpUrl } from "../../test/support/docker-sandbox";
 import { startSandboxSshd, type SandboxSshd } from "../../test/support/sandbox-sshd";
 import { daemonConfigStep } from "./daemon-config-step";
+import { networkStep } from "./network-step";
 import { declareResources, type Declared } from "./resources";
 
 const say = (text: string): void => {
@@ -108,7 +111,9 @@ async function main(): Promise<void> {
     await showChain(sandbox);
     await showReach(sandbox);
 
-    await daemonConfigStep(sandbox, connection, { say, heading, commands, showReach: () => showReach(sandbox) }, [10, 11, 12]);
+    const steps = { say, heading, commands, showReach: () => showReach(sandbox) };
+    await daemonConfigStep(sandbox, connection, steps, [10, 11, 12]);
+    await networkStep(sandbox, connection, steps, [13, 14, 15]);
   } finally {
     await closeAllSessions();
     await sshd?.stop();

@@ -1,4 +1,4 @@
-import { daemonConfig, dockerUserRule, publishedPort } from "../../provider";
+import { bridgeNetwork, daemonConfig, dockerUserRule, publishedPort } from "../../provider";
 import { compiledPath } from "../support/compiled";
 import { serializeProgram } from "../support/pulumi-program";
 
@@ -47,6 +47,30 @@ describe("examples", () => {
     await expect(serializeProgram(compiledPath("examples/localhost-only/index.js"), { project: "localhost-only", stack: "dev", config: { ...config, "localhost-only:restart": "always" } })).rejects.toThrow(
       /config "restart" must be "never" or "if-changed"/,
     );
+  });
+
+  it("backend-network registers a locked-down BridgeNetwork whose inputs pass check, with the connection secret", async () => {
+    const config = {
+      "backend-network:host": "203.0.113.10",
+      "backend-network:sshPrivateKey": KEY,
+      "backend-network:hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      "backend-network:upstream": "198.51.100.10",
+    };
+    const resources = await serializeProgram(compiledPath("examples/backend-network/index.js"), { project: "backend-network", stack: "dev", config });
+    const ours = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/pulumi-docker-firewall:"));
+    expect(ours.map((r) => [r.type, r.name])).toEqual([["pulumi-nodejs:dynamic/pulumi-docker-firewall:BridgeNetwork", "backend"]]);
+    const [network] = ours;
+    expect(network.secretKeys).toContain("connection");
+    expect(String(network.inputs.__provider)).not.toContain("not-a-real-key");
+    expect(network.inputs).toMatchObject({
+      networkName: "backend",
+      icc: false,
+      hostBindingIpv4: "127.0.0.1",
+      allowOutboundTo: ["198.51.100.10"],
+      connection: { host: "203.0.113.10", user: "root", privateKey: KEY },
+      __owner: "backend-network/dev/network/backend",
+    });
+    expect((await bridgeNetwork.check({}, network.inputs)).failures).toEqual([]);
   });
 
   it("quickstart registers the README's rule on the local machine", async () => {
