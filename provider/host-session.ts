@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { HOST_JOBS, HostQueue, type QueuedItem, type WorkKind } from "./host-queue";
 import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
@@ -55,20 +56,8 @@ export interface ChangeResult {
   readonly operations: Readonly<Record<Family, readonly Operation[]>>;
 }
 
-interface Pending {
-  readonly change?: ChangeRequest;
-  readonly resolve: (value: ChangeResult) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-/**
- * How long the first request waits for others before its transaction
- * starts. Pulumi sends a program's creates one gRPC call after another, and
- * the provider host deserializes each call's provider first; 50 ms gathers
- * a hundred of them into one transaction (measured by `npm run bench`), at
- * the price of 50 ms on a lone change.
- */
-const BATCH_WINDOW_MS = 50;
+/** A queued firewall request: a change, or a read (no change). */
+type FirewallRequest = QueuedItem<ChangeRequest | undefined, ChangeResult>;
 
 /** The apply command may wait for another process's lock first. */
 const APPLY_TIMEOUT_MS = 120_000;
@@ -88,59 +77,60 @@ const APPLY_TIMEOUT_MS = 120_000;
 const CONFLICT_BUDGET_MS = 60_000;
 
 /**
- * The only place with concurrency: one session per host serializes every
- * read and change. Requests that arrive while a transaction is in flight
- * wait in a queue; when it ends, all of them are planned together against
- * one fresh read and applied in one transaction (group commit). Each
- * request gets its own result: if the combined transaction is rejected, it
- * is halved, each half applied on its own and halved again while it is
- * rejected, so a bad change fails by itself in a few transactions; and a
- * change that does not read back as planned fails without failing the others.
+ * A host's firewall, and the door to its queue: every read and change of
+ * the firewall, and every other job on the host (the daemon's file, Docker
+ * networks), goes through the host's {@link HostQueue}. Firewall requests
+ * that gather while a batch runs are planned together against one fresh
+ * read and applied in one transaction (group commit). Each request gets
+ * its own result: if the combined transaction is rejected, it is halved,
+ * each half applied on its own and halved again while it is rejected, so a
+ * bad change fails by itself in a few transactions; and a change that does
+ * not read back as planned fails without failing the others.
  */
 export class HostSession {
-  private queue: Pending[] = [];
-  private running = false;
+  /** The firewall's kind of work on the queue: a batch of reads and changes, one transaction. */
+  private readonly transactions: WorkKind<ChangeRequest | undefined, ChangeResult> = {
+    name: "firewall transactions",
+    run: (batch) => this.runBatch(batch),
+  };
 
   /**
    * @param host where the firewall is
    * @param backend which iptables variant to run
+   * @param queue the host's queue, shared by every session on the host
    */
   constructor(
     readonly host: Host,
     readonly backend: Backend,
+    private readonly queue: HostQueue = new HostQueue(),
   ) {}
 
   /** Reads the host's firewall (one command on the host, shared with queued requests). */
   async read(): Promise<Snapshot> {
-    return (await this.enqueue(undefined)).snapshot;
+    return (await this.queue.submit(this.transactions, undefined)).snapshot;
   }
 
   /** Makes the host hold exactly `change.rules` for its owner; resolves once verified. */
   apply(change: ChangeRequest): Promise<ChangeResult> {
-    return this.enqueue(change);
+    return this.queue.submit(this.transactions, change);
   }
 
-  private enqueue(change: ChangeRequest | undefined): Promise<ChangeResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ change, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setTimeout(() => void this.drain(), BATCH_WINDOW_MS);
-      }
-    });
+  /**
+   * Runs a job on the host alone, in the host's queue (between firewall
+   * batches): for work on the host that is not a firewall change, such as
+   * writing the daemon's file or creating a Docker network. The job must
+   * not wait for this session's `read` or `apply` (they would wait for it).
+   */
+  run<T>(job: (host: Host) => Promise<T>): Promise<T> {
+    return this.queue.submit(HOST_JOBS, () => job(this.host)) as Promise<T>;
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.runBatch(this.queue.splice(0));
-    this.running = false;
-  }
-
-  private async runBatch(batch: readonly Pending[]): Promise<void> {
-    const changes = batch.filter((p) => p.change);
-    const reads = batch.filter((p) => !p.change);
+  private async runBatch(batch: readonly FirewallRequest[]): Promise<void> {
+    const changes = batch.filter((p) => p.item);
+    const reads = batch.filter((p) => !p.item);
     let outcome: Outcome;
     try {
-      outcome = await this.transact(changes.map((p) => p.change!));
+      outcome = await this.transact(changes.map((p) => p.item!));
     } catch (error) {
       if (!(error instanceof RestoreError) || changes.length === 0) {
         for (const p of batch) p.reject(error);
@@ -158,7 +148,7 @@ export class HostSession {
       return;
     }
     for (const p of batch) {
-      const failure = p.change && outcome.unverified.get(p.change.owner);
+      const failure = p.item && outcome.unverified.get(p.item.owner);
       if (failure) p.reject(failure);
       else p.resolve({ snapshot: outcome.snapshot, operations: outcome.operations });
     }

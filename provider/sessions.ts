@@ -4,15 +4,16 @@ import type { Connection } from "./connection";
 import type { Host } from "./host/host";
 import { LocalHost } from "./host/local-host";
 import { SshHost } from "./host/ssh-host";
+import { HostQueue } from "./host-queue";
 import { HostSession } from "./host-session";
 import type { Backend } from "./iptables/backend";
 
 /**
- * One host connection and one session per target, per process. Pulumi runs
- * every dynamic resource of a program in one provider process, so all
- * resources on a host share its connection, its queue and its lock.
+ * One host connection, one queue and one session per target, per process.
+ * Pulumi runs every dynamic resource of a program in one provider process,
+ * so all resources on a host share its connection, its queue and its lock.
  */
-const hosts = new Map<string, Host>();
+const hosts = new Map<string, { host: Host; queue: HostQueue }>();
 const sessions = new Map<string, HostSession>();
 
 /** Makes the host for a target; tests replace it to put a fake host behind the resources. */
@@ -51,14 +52,14 @@ export function firewallIdentity(connection: Connection | undefined): string {
  */
 export function sessionFor(connection: Connection | undefined, backend: Backend = "auto"): HostSession {
   const key = connection ? `${targetKey(connection)}#${settingsHash(connection)}` : "local";
-  let host = hosts.get(key);
-  if (!host) {
-    host = makeHost(connection);
-    hosts.set(key, host);
+  let target = hosts.get(key);
+  if (!target) {
+    target = { host: makeHost(connection), queue: new HostQueue() };
+    hosts.set(key, target);
   }
   let session = sessions.get(`${key}|${backend}`);
   if (!session) {
-    session = new HostSession(host, backend);
+    session = new HostSession(target.host, backend, target.queue);
     sessions.set(`${key}|${backend}`, session);
   }
   return session;
@@ -75,5 +76,5 @@ export async function closeAllSessions(): Promise<void> {
   const open = [...hosts.values()];
   hosts.clear();
   sessions.clear();
-  await Promise.all(open.map((h) => h.close()));
+  await Promise.all(open.map((t) => t.host.close()));
 }

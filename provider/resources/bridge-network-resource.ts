@@ -10,6 +10,7 @@ import { FAMILIES, type Family } from "../family";
 import { planFamily, type FamilyRules, type Snapshot } from "../host-session";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
+import type { HostSession } from "../host-session";
 import { BRIDGE_OPTION_PREFIX, bridgeNetworkSchema, bridgePolicyRules, createArguments, NETWORK_KEYS, type CheckedBridgeNetworkArgs } from "./bridge-network";
 import { mangleWarning } from "./docker-user-rule";
 import type { Props, ResourceEngine } from "./rule-resource";
@@ -65,11 +66,12 @@ export const bridgeNetwork: ResourceEngine = {
 
   async create(inputs) {
     const args = parseOrThrow(bridgeNetworkSchema, argumentsOf(inputs));
-    const host = sessionFor(args.connection, args.iptablesBackend).host;
-    const command = networkCreateCommand(createArguments(args), args.dockerHost);
-    const result = await host.exec(command.argv, { timeoutMs: 120_000 });
-    if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
-    if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+    await sessionOf(args).run(async (host) => {
+      const command = networkCreateCommand(createArguments(args), args.dockerHost);
+      const result = await host.exec(command.argv, { timeoutMs: 120_000 });
+      if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
+      if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+    });
     const network = await inspected(args);
     try {
       return { id: network.id, outs: await applyPolicy(args, inputs, network) };
@@ -104,42 +106,44 @@ export const bridgeNetwork: ResourceEngine = {
   async delete(_id, props) {
     const args = parseOrThrow(bridgeNetworkSchema, argumentsOf(props));
     await removeNetwork(args);
-    await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
+    await sessionOf(args).apply({ owner: args.__owner, rules: { ipv4: [], ipv6: [] } });
   },
 };
 
 /** Removes the network (a network already gone is fine); refuses, naming them, while containers use it. */
-async function removeNetwork(args: CheckedBridgeNetworkArgs): Promise<void> {
-  const host = sessionFor(args.connection, args.iptablesBackend).host;
-  const command = networkRemoveCommand(args.networkName, args.dockerHost);
-  const result = await host.exec(command.argv, { timeoutMs: 120_000 });
-  if (result.code === NETWORK_EXIT.inUse) {
-    const names = result.stderr.trim().split(/\s+/).sort().join(", ");
-    throw new HostError(host.name, `network ${args.networkName} still has containers: ${names}; remove them or disconnect them (docker network disconnect ${args.networkName} NAME) first; nothing was changed`);
-  }
-  if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
-  if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+function removeNetwork(args: CheckedBridgeNetworkArgs): Promise<void> {
+  return sessionOf(args).run(async (host) => {
+    const command = networkRemoveCommand(args.networkName, args.dockerHost);
+    const result = await host.exec(command.argv, { timeoutMs: 120_000 });
+    if (result.code === NETWORK_EXIT.inUse) {
+      const names = result.stderr.trim().split(/\s+/).sort().join(", ");
+      throw new HostError(host.name, `network ${args.networkName} still has containers: ${names}; remove them or disconnect them (docker network disconnect ${args.networkName} NAME) first; nothing was changed`);
+    }
+    if (result.code === NETWORK_EXIT.lockTimeout) throw new HostError(host.name, result.stderr.trim());
+    if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+  });
 }
 
 /** Applies the policy for the network's bridge in one transaction and returns the outputs as read back. */
 async function applyPolicy(args: CheckedBridgeNetworkArgs, inputs: Props, network: NetworkState): Promise<Props> {
-  const { snapshot } = await sessionFor(args.connection, args.iptablesBackend).apply({ owner: args.__owner, rules: bridgePolicyRules(args, network.bridgeName) });
+  const { snapshot } = await sessionOf(args).apply({ owner: args.__owner, rules: bridgePolicyRules(args, network.bridgeName) });
   return outputs(args, inputs, network, snapshot, []);
 }
 
 /** Inspects the network and reads both families' tables, in one command on the host. */
-async function readNetwork(args: CheckedBridgeNetworkArgs): Promise<NetworkRead> {
-  const host = sessionFor(args.connection, args.iptablesBackend).host;
-  const command = networkReadCommand(args.networkName, args.dockerHost, args.iptablesBackend ?? "auto");
-  const result = await host.exec(command.argv, { timeoutMs: 120_000 });
-  if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
-  return parseNetworkRead(result.stdout, host.name);
+function readNetwork(args: CheckedBridgeNetworkArgs): Promise<NetworkRead> {
+  return sessionOf(args).run(async (host) => {
+    const command = networkReadCommand(args.networkName, args.dockerHost, args.iptablesBackend ?? "auto");
+    const result = await host.exec(command.argv, { timeoutMs: 120_000 });
+    if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+    return parseNetworkRead(result.stdout, host.name);
+  });
 }
 
 /** The network as inspected; an error when it is missing. */
 async function inspected(args: CheckedBridgeNetworkArgs): Promise<NetworkState> {
   const { network } = await readNetwork(args);
-  if (!network) throw new HostError(sessionFor(args.connection, args.iptablesBackend).host.name, `network ${args.networkName} does not exist`);
+  if (!network) throw new HostError(sessionOf(args).host.name, `network ${args.networkName} does not exist`);
   return network;
 }
 
@@ -212,4 +216,9 @@ function argumentsOf(props: Props): Props {
 
 function targetOf(key: "connection" | "iptablesBackend", value: unknown): string {
   return key === "connection" ? firewallIdentity(value as Connection | undefined) : String(value ?? "auto");
+}
+
+/** The session of the network's host, whose queue runs its Docker commands between firewall transactions. */
+function sessionOf(args: CheckedBridgeNetworkArgs): HostSession {
+  return sessionFor(args.connection, args.iptablesBackend);
 }

@@ -10,6 +10,7 @@ import { impactOf } from "../daemon/impact";
 import { CommandError, formatPath, HostError, ValidationError } from "../errors";
 import type { HostCommand } from "../host-scripts";
 import type { Host } from "../host/host";
+import type { HostSession } from "../host-session";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
 import { DEFAULT_DAEMON_JSON, daemonConfigSchema, previousValuesSchema, type CheckedDaemonConfigArgs } from "./daemon-config";
@@ -68,9 +69,9 @@ export const daemonConfig: ResourceEngine = {
       if (!(error instanceof ValidationError)) throw error;
       return { id, props: { ...props, drift: [`the stored inputs no longer pass this version's checks: ${error.message}`] } };
     }
-    const host = hostOf(args);
-    const state = await readState(host, args);
-    return { id, props: { ...props, effective: effectiveOf(state), drift: driftOf(host, args, state, props.restartRequired === true) } };
+    const session = sessionOf(args);
+    const state = await session.run((host) => readState(host, args));
+    return { id, props: { ...props, effective: effectiveOf(state), drift: driftOf(session.host, args, state, props.restartRequired === true) } };
   },
 
   async update(_id, olds, news) {
@@ -81,19 +82,24 @@ export const daemonConfig: ResourceEngine = {
   async delete(_id, props) {
     const args = parseOrThrow(daemonConfigSchema, argumentsOf(props));
     const previous = previousOf(props);
-    const host = hostOf(args);
-    const changed = await writeKeys(host, args, () => previous);
-    if (changed && args.restart === "if-changed") await restartDaemon(host, args);
+    await sessionOf(args).run(async (host) => {
+      const changed = await writeKeys(host, args, () => previous);
+      if (changed && args.restart === "if-changed") await restartDaemon(host, args);
+    });
   },
 };
 
 /**
  * Makes the file hold the declared values (keys no longer declared get
  * their previous values back), restarts the daemon when the policy says so,
- * and returns the outputs as read afterwards.
+ * and returns the outputs as read afterwards; all of it one job in the
+ * host's queue, so no firewall transaction runs while dockerd restarts.
  */
-async function converge(args: CheckedDaemonConfigArgs, inputs: Props, stored: Previous, pending: boolean): Promise<Props> {
-  const host = hostOf(args);
+function converge(args: CheckedDaemonConfigArgs, inputs: Props, stored: Previous, pending: boolean): Promise<Props> {
+  return sessionOf(args).run((host) => convergeOn(host, args, inputs, stored, pending));
+}
+
+async function convergeOn(host: Host, args: CheckedDaemonConfigArgs, inputs: Props, stored: Previous, pending: boolean): Promise<Props> {
   const wanted = managedValues(args);
   let previous: Previous = {};
   let daemonBehind = false;
@@ -182,9 +188,9 @@ function driftOf(host: Host, args: CheckedDaemonConfigArgs, state: DaemonState, 
   return [...drift, ...daemonDrift(effectiveOf(state), onlyKeys(values, Object.keys(wanted)))];
 }
 
-/** The host a resource's file is on (shared with the firewall resources on the same connection). */
-function hostOf(args: CheckedDaemonConfigArgs): Host {
-  return sessionFor(args.connection, args.iptablesBackend).host;
+/** The session of the host a resource's file is on (shared with the firewall resources on the same connection), whose queue runs its jobs. */
+function sessionOf(args: CheckedDaemonConfigArgs): HostSession {
+  return sessionFor(args.connection, args.iptablesBackend);
 }
 
 /** The stored previous values; none when state holds none. */
