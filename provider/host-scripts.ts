@@ -1,9 +1,14 @@
+import { classifyCommandFailure } from "./command-failure";
+import { HostError } from "./errors";
 import { FAMILIES, type Family } from "./family";
+import type { ApplyAnswer, ApplyWork, FamilyOutput, FirewallProtocol, ReadOutput } from "./host-protocol";
+import type { ExecResult, Host } from "./host/host";
 import { backendSuffix, type Backend } from "./iptables/backend";
 
 /**
- * The two commands the engine runs on a host: one reads both families'
- * tables, one applies a transaction. Each is a fixed `sh` script; inputs
+ * The host protocol (see host-protocol.ts) as sh scripts: the two commands
+ * the engine runs on a host, one reads both families' tables, one applies
+ * a transaction. Each is a fixed `sh` script; inputs
  * travel only as positional arguments (enums, hashes, a constant path) and
  * standard input, never spliced into script text. Output and input come in
  * sections introduced by `#@pdf <name>` lines.
@@ -188,20 +193,6 @@ export function applyCommand(backend: Backend, fingerprints: Record<Family, stri
   };
 }
 
-/** What the apply command does in one family. */
-export interface FamilyWork {
-  /** `iptables-restore --noflush` input; `""` for none. */
-  readonly restore: string;
-  /** The tables to drop afterwards, each if it is empty then. */
-  readonly dropTables: readonly ("filter" | "mangle")[];
-}
-
-/** What the apply command does: each family's work, and how to take ipv4's part back when ipv6's fails. */
-export interface ApplyWork extends Record<Family, FamilyWork> {
-  /** `iptables-restore --noflush` input that undoes ipv4's `restore` (see rollback-script.ts); `""` for none. */
-  readonly undoIpv4: string;
-}
-
 /** The standard input of the apply command: each family's restore input, ipv4's undo and the tables to drop, in their sections. */
 export function applyInput(work: ApplyWork): string {
   const drops = (f: Family) => (work[f].dropTables.length > 0 ? `#@pdf drop${f.slice(3)}\n${work[f].dropTables.map((t) => `${t}\n`).join("")}` : "");
@@ -209,22 +200,8 @@ export function applyInput(work: ApplyWork): string {
   return FAMILIES.map(family).join("") + (work.undoIpv4 !== "" ? `#@pdf undo4\n${work.undoIpv4}` : "");
 }
 
-/** One family's part of the read (or apply) command's output. */
-export interface FamilyOutput {
-  /** What iptables-save printed (every table). */
-  readonly save: string;
-  /** The host's fingerprint of it; `undefined` when the family's iptables cannot be used on the host. */
-  readonly fingerprint?: string;
-}
-
-/** The read (or apply) command's output, by section. */
-export interface ReadOutput extends Record<Family, FamilyOutput> {
-  /** What `ss -Hltunp` printed; `""` where it is not installed. */
-  readonly listeners: string;
-}
-
 /** Splits the read (or apply) command's output into each family's save text and fingerprint, and the listeners. */
-export function splitSections(output: string): ReadOutput | undefined {
+function splitSections(output: string): ReadOutput | undefined {
   const lines: Partial<Record<Family | "listeners", string[]>> = {};
   const fingerprints: Partial<Record<Family, string>> = {};
   const unavailable = new Set<Family>();
@@ -245,4 +222,56 @@ export function splitSections(output: string): ReadOutput | undefined {
   if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4 || unavailable.has("ipv4")) return undefined;
   const part = (f: Family): FamilyOutput => (unavailable.has(f) || fingerprints[f] === undefined ? { save: "" } : { save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
   return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: (lines.listeners ?? []).join("\n") };
+}
+
+/** The read (or apply) command's output; a `HostError` when it holds no readable IPv4 tables. */
+export function parseReadOutput(stdout: string, hostName: string): ReadOutput {
+  const sections = splitSections(stdout);
+  if (!sections) throw new HostError(hostName, "reading the firewall printed no iptables-save output");
+  return sections;
+}
+
+/** The apply command may wait for another process's lock first. */
+const APPLY_TIMEOUT_MS = 120_000;
+
+/** The firewall protocol over a host's commands: the read and apply scripts, their sections and exit codes. */
+export function scriptProtocol(host: Host, backend: Backend): FirewallProtocol {
+  const parse = (stdout: string) => parseReadOutput(stdout, host.name);
+  return {
+    async read(options = {}) {
+      const command = readCommand(backend, options.afterLock ? HOST_LOCK_PATH : undefined);
+      const result = await host.exec(command.argv);
+      if (result.code !== 0) throw classifyCommandFailure(host.name, [command.label], result);
+      return parse(result.stdout);
+    },
+    async apply(request): Promise<ApplyAnswer> {
+      const command = applyCommand(backend, request.fingerprints, request.ticket);
+      let result: ExecResult;
+      try {
+        result = await host.exec(command.argv, { stdin: applyInput(request.work), timeoutMs: APPLY_TIMEOUT_MS });
+      } catch (error) {
+        return { outcome: "unfinished", what: `the apply command did not finish (${error instanceof Error ? error.message : String(error)})` };
+      }
+      const { code, stderr } = result;
+      if (code === 0) return { outcome: "applied", tables: parse(result.stdout) };
+      if (code === APPLY_EXIT.conflict) return { outcome: "conflict", tables: parse(result.stdout) };
+      if (code === APPLY_EXIT.lockTimeout) return { outcome: "refused", error: new HostError(host.name, stderr.trim()) };
+      if (code === APPLY_EXIT.setupFailed) return { outcome: "refused", error: classifyCommandFailure(host.name, [command.label], result) };
+      const rejected = FAMILIES.find((f) => code === APPLY_EXIT.rejected[f]);
+      if (rejected) return { outcome: "rejected", family: rejected, code, stderr };
+      const failed = FAMILIES.find((f) => code === APPLY_EXIT.failed[f]);
+      return { outcome: "failed", family: failed, what: describeFailure(result, failed), code, stderr };
+    },
+  };
+}
+
+/** What went wrong, from the apply command's exit code (what the host holds is read back separately). */
+function describeFailure(result: ExecResult, failed: Family | undefined): string {
+  const stderr = result.stderr.trim() ? `: ${result.stderr.trim()}` : "";
+  if (failed) return `${failed === "ipv4" ? "iptables" : "ip6tables"}-restore failed after its test passed (exit ${result.code})${stderr}`;
+  if (result.code === APPLY_EXIT.rollbackFailed) return `ip6tables-restore failed, and taking ipv4's part back failed too (exit ${result.code})${stderr}`;
+  if (result.code === APPLY_EXIT.readFailed) return `reading the firewall failed during the apply (exit ${result.code})${stderr}`;
+  // A shell reports a child killed by signal N as 128 + N; LocalHost reports 128 when the command itself was killed.
+  if (result.code >= 128) return `the apply command was killed (exit ${result.code})${stderr}`;
+  return `the apply command exited with ${result.code}${stderr}`;
 }

@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import { HOST_JOBS, HostQueue, type QueuedItem, type WorkKind } from "./host-queue";
 import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
-import { classifyCommandFailure, rejectedLineNumber } from "./command-failure";
+import { rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
 import { DOCKER_USER, dockerLayout } from "./docker/layout";
 import { FirewallError, HostError, RestoreError, TransactionError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { APPLY_EXIT, applyCommand, applyInput, HOST_LOCK_PATH, readCommand, splitSections, type HostCommand } from "./host-scripts";
-import type { ExecResult, Host } from "./host/host";
+import { speaksProtocol, type FirewallProtocol, type ReadOutput } from "./host-protocol";
+import { scriptProtocol } from "./host-scripts";
+import type { Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
 import { restoreInput } from "./iptables/restore-script";
 import { rollbackInput } from "./iptables/rollback-script";
@@ -59,9 +60,6 @@ export interface ChangeResult {
 /** A queued firewall request: a change, or a read (no change). */
 type FirewallRequest = QueuedItem<ChangeRequest | undefined, ChangeResult>;
 
-/** The apply command may wait for another process's lock first. */
-const APPLY_TIMEOUT_MS = 120_000;
-
 /**
  * How long a transaction keeps re-planning while other writers change the
  * chains under it. A retry is planned against the tables the conflict
@@ -94,6 +92,9 @@ export class HostSession {
     run: (batch) => this.runBatch(batch),
   };
 
+  /** The host's firewall, through the host protocol. */
+  private readonly firewall: FirewallProtocol;
+
   /**
    * @param host where the firewall is
    * @param backend which iptables variant to run
@@ -103,7 +104,9 @@ export class HostSession {
     readonly host: Host,
     readonly backend: Backend,
     private readonly queue: HostQueue = new HostQueue(),
-  ) {}
+  ) {
+    this.firewall = speaksProtocol(host) ? host.firewall : scriptProtocol(host, backend);
+  }
 
   /** Reads the host's firewall (one command on the host, shared with queued requests). */
   async read(): Promise<Snapshot> {
@@ -186,41 +189,39 @@ export class HostSession {
     }
   }
 
-  private async readSnapshot(lockPath?: string): Promise<Snapshot> {
-    const command = readCommand(this.backend, lockPath);
-    const result = await this.host.exec(command.argv);
-    if (result.code !== 0) throw failure(this.host.name, command, result);
-    return parseSnapshot(result.stdout, this.host.name);
+  private async readSnapshot(afterLock = false): Promise<Snapshot> {
+    return snapshotOf(await this.firewall.read({ afterLock }));
   }
 
   /**
-   * Runs the apply command. Resolves with the host afterwards, or with the
-   * tables of a conflict; throws where it changed nothing (the lock, a
-   * rejected test) and, for every other failure, once the host has been read
-   * back to say what it holds (see {@link readBack}).
+   * Runs the apply. Resolves with the host afterwards, or with the tables
+   * of a conflict; throws where it changed nothing (the lock, a rejected
+   * test) and, for every other failure, once the host has been read back
+   * to say what it holds (see {@link readBack}).
    */
   private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, ticket: string): Promise<Applied> {
     const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
     const dropTables = (f: Family) => operations[f].flatMap((op) => (op.kind === "delete-table" ? [op.table ?? ("filter" as const)] : []));
-    const command = applyCommand(this.backend, before.fingerprints, ticket);
     const work = {
       ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") },
       ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") },
       undoIpv4: inputs.ipv6 === "" ? "" : rollbackInput(before.ipv4, operations.ipv4),
     };
-    let result: ExecResult;
-    try {
-      result = await this.host.exec(command.argv, { stdin: applyInput(work), timeoutMs: APPLY_TIMEOUT_MS });
-    } catch (error) {
-      return this.readBack(before, operations, `the apply command did not finish (${error instanceof Error ? error.message : String(error)})`);
+    const answer = await this.firewall.apply({ fingerprints: before.fingerprints, ticket, work });
+    switch (answer.outcome) {
+      case "applied":
+        return { conflict: false, snapshot: snapshotOf(answer.tables) };
+      case "conflict":
+        return { conflict: true, snapshot: snapshotOf(answer.tables) };
+      case "refused":
+        throw answer.error;
+      case "rejected":
+        throw restoreError(this.host.name, answer.family, inputs[answer.family], answer, "rejected the transaction (nothing was changed)");
+      case "unfinished":
+        return this.readBack(before, operations, answer.what);
+      case "failed":
+        return this.readBack(before, operations, answer.what, answer.family && { ...answer, family: answer.family, input: inputs[answer.family], rolledBack: answer.family === "ipv6" && inputs.ipv4 !== "" });
     }
-    if (result.code === 0) return { conflict: false, snapshot: parseSnapshot(result.stdout, this.host.name) };
-    if (result.code === APPLY_EXIT.conflict) return { conflict: true, snapshot: parseSnapshot(result.stdout, this.host.name) };
-    if (result.code === APPLY_EXIT.lockTimeout) throw new HostError(this.host.name, result.stderr.trim());
-    if (result.code === APPLY_EXIT.setupFailed) throw failure(this.host.name, command, result);
-    const rejected = FAMILIES.find((f) => result.code === APPLY_EXIT.rejected[f]);
-    if (rejected) throw restoreError(this.host.name, rejected, inputs[rejected], result, "rejected the transaction (nothing was changed)");
-    return this.readBack(before, operations, describeFailure(result), { result, inputs });
   }
 
   /**
@@ -228,27 +229,36 @@ export class HostSession {
    * the host (waiting for the host lock, so as not to see the command
    * halfway if it runs on) and tells per family what it holds. When every
    * family holds the whole transaction, it stands as applied. When none
-   * holds any of it and a restore failed, that is a `RestoreError` (a
-   * change iptables refused, which fails alone); anything else is a
+   * holds any of it and a family's restore failed, that is a `RestoreError`
+   * (a change iptables refused, which fails alone); anything else is a
    * `TransactionError` that says what each family holds.
    */
-  private async readBack(before: Snapshot, operations: Record<Family, readonly Operation[]>, what: string, exit?: { result: ExecResult; inputs: Record<Family, string> }): Promise<Applied> {
+  private async readBack(before: Snapshot, operations: Record<Family, readonly Operation[]>, what: string, restore?: FailedRestore): Promise<Applied> {
     let now: Snapshot;
     try {
-      now = await this.readSnapshot(HOST_LOCK_PATH);
+      now = await this.readSnapshot(true);
     } catch (error) {
       throw new TransactionError(this.host.name, what, undefined, error instanceof Error ? error.message : String(error));
     }
     const changed = FAMILIES.filter((f) => operations[f].some((op) => op.kind !== "delete-table"));
     const outcomes: Partial<Record<Family, FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
     if (changed.every((f) => outcomes[f] === "applied")) return { conflict: false, snapshot: now };
-    const failed = exit && FAMILIES.find((f) => exit.result.code === APPLY_EXIT.failed[f]);
-    if (exit && failed && changed.every((f) => outcomes[f] === "not applied")) {
-      const rolledBack = failed === "ipv6" && exit.inputs.ipv4 !== "" ? "ipv4's part was rolled back, " : "";
-      throw restoreError(this.host.name, failed, exit.inputs[failed], exit.result, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
+    if (restore && changed.every((f) => outcomes[f] === "not applied")) {
+      const rolledBack = restore.rolledBack ? "ipv4's part was rolled back, " : "";
+      throw restoreError(this.host.name, restore.family, restore.input, restore, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
     }
     throw new TransactionError(this.host.name, what, outcomes);
   }
+}
+
+/** A family's restore that failed after its test passed: its input and what the tool said. */
+interface FailedRestore {
+  readonly family: Family;
+  readonly input: string;
+  readonly code: number;
+  readonly stderr: string;
+  /** Whether ipv4's part was taken back (ipv6 failed after ipv4 applied). */
+  readonly rolledBack: boolean;
 }
 
 /** What the apply command came to: the host afterwards, or (on a conflict) as read under the lock. */
@@ -258,23 +268,11 @@ interface Applied {
 }
 
 /** A `RestoreError` for a family's restore input, naming the line iptables refused when it names one. */
-function restoreError(hostName: string, family: Family, input: string, result: ExecResult, what: string): RestoreError {
-  const line = rejectedLineNumber(result.stderr);
+function restoreError(hostName: string, family: Family, input: string, failed: { readonly code: number; readonly stderr: string }, what: string): RestoreError {
+  const line = rejectedLineNumber(failed.stderr);
   const failedLine = line === undefined ? undefined : input.split("\n")[line - 1];
   const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
-  return new RestoreError(hostName, [tool, "--noflush"], result.code, `${what}: ${result.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
-}
-
-/** What went wrong, from the apply command's exit code (what the host holds is read back separately). */
-function describeFailure(result: ExecResult): string {
-  const stderr = result.stderr.trim() ? `: ${result.stderr.trim()}` : "";
-  const failed = FAMILIES.find((f) => result.code === APPLY_EXIT.failed[f]);
-  if (failed) return `${failed === "ipv4" ? "iptables" : "ip6tables"}-restore failed after its test passed (exit ${result.code})${stderr}`;
-  if (result.code === APPLY_EXIT.rollbackFailed) return `ip6tables-restore failed, and taking ipv4's part back failed too (exit ${result.code})${stderr}`;
-  if (result.code === APPLY_EXIT.readFailed) return `reading the firewall failed during the apply (exit ${result.code})${stderr}`;
-  // A shell reports a child killed by signal N as 128 + N; LocalHost reports 128 when the command itself was killed.
-  if (result.code >= 128) return `the apply command was killed (exit ${result.code})${stderr}`;
-  return `the apply command exited with ${result.code}${stderr}`;
+  return new RestoreError(hostName, [tool, "--noflush"], failed.code, `${what}: ${failed.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
 }
 
 /** What one transaction did: the host afterwards, its operations, and the changes that did not read back as planned. */
@@ -282,11 +280,6 @@ interface Outcome {
   readonly snapshot: Snapshot;
   readonly operations: Record<Family, readonly Operation[]>;
   readonly unverified: ReadonlyMap<string, FirewallError>;
-}
-
-/** Classifies a failed host command, naming it by its label rather than its whole script. */
-function failure(hostName: string, command: HostCommand, result: ExecResult): FirewallError {
-  return classifyCommandFailure(hostName, [command.label], result);
 }
 
 /** A change whose rules are known (computed for one snapshot). */
@@ -352,16 +345,14 @@ function leftEmpty(table: Table | undefined, places: readonly GuardedPlace[], pl
   return rulesLeft.length === 0 && chainsLeft.length === 0 && table.chains.every((c) => c.policy !== "DROP");
 }
 
-/** Parses the read command's output. */
-export function parseSnapshot(output: string, hostName: string): Snapshot {
-  const sections = splitSections(output);
-  if (!sections) throw new HostError(hostName, "reading the firewall printed no iptables-save output");
+/** The snapshot a read gives. */
+export function snapshotOf(read: ReadOutput): Snapshot {
   return {
-    ipv4: parseSave(sections.ipv4.save),
-    ipv6: parseSave(sections.ipv6.save),
-    fingerprints: { ipv4: sections.ipv4.fingerprint ?? "", ipv6: sections.ipv6.fingerprint ?? "" },
-    unavailable: FAMILIES.filter((f) => sections[f].fingerprint === undefined),
-    listeners: parseListeners(sections.listeners),
+    ipv4: parseSave(read.ipv4.save),
+    ipv6: parseSave(read.ipv6.save),
+    fingerprints: { ipv4: read.ipv4.fingerprint ?? "", ipv6: read.ipv6.fingerprint ?? "" },
+    unavailable: FAMILIES.filter((f) => read[f].fingerprint === undefined),
+    listeners: parseListeners(read.listeners),
   };
 }
 

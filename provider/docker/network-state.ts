@@ -1,6 +1,7 @@
 import { HostError } from "../errors";
 import type { Family } from "../family";
-import { parseSnapshot, type Snapshot } from "../host-session";
+import { snapshotOf, type Snapshot } from "../host-session";
+import { parseReadOutput } from "../host-scripts";
 import { ruleLine, type Ruleset } from "../iptables/ruleset";
 import { TAG_PREFIX } from "../ownership";
 import { NETWORK_MARKERS } from "./network-scripts";
@@ -50,7 +51,7 @@ export function parseNetworkRead(output: string, hostName: string): NetworkRead 
   const split = output.indexOf(`\n${NETWORK_MARKERS.firewall}\n`);
   if (start < 0 || split < 0) throw new HostError(hostName, "inspecting the network printed neither the network nor the firewall");
   const inspected = output.slice(start + NETWORK_MARKERS.network.length + 1, split).trim();
-  const snapshot = parseSnapshot(output.slice(split + NETWORK_MARKERS.firewall.length + 2), hostName);
+  const snapshot = snapshotOf(parseReadOutput(output.slice(split + NETWORK_MARKERS.firewall.length + 2), hostName));
   if (inspected === NETWORK_MARKERS.absent) return { snapshot };
   let json: InspectJson;
   try {

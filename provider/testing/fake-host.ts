@@ -1,7 +1,7 @@
 import { FAMILIES, type Family } from "../family";
 import { createHash } from "node:crypto";
-import { APPLY_EXIT, applyCommand, readCommand } from "../host-scripts";
-import type { ExecOptions, ExecResult, Host } from "../host/host";
+import type { ApplyAnswer, ApplyRequest, FirewallProtocol, ProtocolHost, ReadOutput } from "../host-protocol";
+import type { ExecResult } from "../host/host";
 import { EMPTY_RULESET, parseSave, renderSave, type ChainDecl, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
 import { renderTokens, tokenize } from "../iptables/tokens";
 
@@ -9,21 +9,32 @@ const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "LOG", "M
 
 /**
  * A stateful stand-in for a host, for fast unit tests of logic: it holds a
- * ruleset per family and answers the engine's read and apply commands the
- * way the real scripts do — fingerprint check (answering a conflict with
- * the tables), `--test` of every family, then per family an all-or-nothing
- * restore of `-I`, `-A`, `-D` (by number or spec), `-N`, `-X` and chain
- * lines (rejecting bad positions and jumps to missing chains), ipv4 taken
- * back with the given undo input when ipv6 fails, then both rulesets
- * printed back. Real iptables is tested
- * elsewhere; this only has to agree with it on what the engine sends.
+ * ruleset per family and speaks the firewall protocol (host-protocol.ts)
+ * itself, the way the real scripts do — fingerprint check (answering a
+ * conflict with the tables), `--test` of every family, then per family an
+ * all-or-nothing restore of `-I`, `-A`, `-D` (by number or spec), `-N`,
+ * `-X` and chain lines (rejecting bad positions and jumps to missing
+ * chains), ipv4 taken back with the given undo input when ipv6 fails,
+ * emptied tables dropped, then both rulesets read back. Real iptables is
+ * tested elsewhere; this only has to agree with it on what the engine sends.
  */
-export class FakeHost implements Host {
+export class FakeHost implements ProtocolHost {
   readonly name = "fake";
-  /** Every argv run, in order. */
-  readonly commands: string[][] = [];
+  /** Every firewall request, in order. */
+  readonly calls: ("read" | "apply")[] = [];
+  /** The host's firewall, as the engine's sessions reach it. */
+  readonly firewall: FirewallProtocol = {
+    read: async () => {
+      this.calls.push("read");
+      return this.tables();
+    },
+    apply: async (request) => {
+      this.calls.push("apply");
+      return this.apply(request);
+    },
+  };
   private state: Record<Family, Ruleset>;
-  /** Runs before each apply command (e.g. to simulate another process editing the chain). */
+  /** Runs before each apply (e.g. to simulate another process editing the chain). */
   beforeApply?: () => void;
 
   /**
@@ -47,10 +58,8 @@ export class FakeHost implements Host {
     this.state[family] = applyRestore(this.state[family], restoreInput);
   }
 
-  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    this.commands.push([...argv]);
-    if (argv[2] === readCommand("auto").argv[2]) return { code: 0, stdout: this.print(), stderr: "" };
-    if (argv[2] === applyCommand("auto", { ipv4: "", ipv6: "" }).argv[2]) return this.apply(argv, options.stdin ?? "");
+  /** The fake runs no command of its own: it speaks the firewall protocol only. */
+  async exec(argv: readonly string[]): Promise<ExecResult> {
     return { code: 127, stdout: "", stderr: `fake host: ${argv[0]}: not found\n` };
   }
 
@@ -64,55 +73,42 @@ export class FakeHost implements Host {
 
   async close(): Promise<void> {}
 
-  /** Both families' tables and fingerprints, and the listening sockets, as the read command prints them. */
-  private print(): string {
-    const tail = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? "#@pdf unavailable\n" : `${renderSave(this.state[f])}#@pdf fingerprint ${fingerprint(this.state[f])}\n`);
-    return FAMILIES.map((f) => `#@pdf ${f}\n${tail(f)}`).join("") + `#@pdf listeners\n${this.behaviour.listeners ?? ""}`;
+  /** Both families' tables and fingerprints, and the listening sockets. */
+  private tables(): ReadOutput {
+    const part = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? { save: "" } : { save: renderSave(this.state[f]), fingerprint: fingerprint(this.state[f]) });
+    return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: this.behaviour.listeners ?? "" };
   }
 
-  private apply(argv: readonly string[], stdin: string): ExecResult {
+  private apply({ fingerprints, work }: ApplyRequest): ApplyAnswer {
     this.beforeApply?.();
-    const inputs = splitInput(stdin);
-    const expected: Record<Family, string> = { ipv4: argv[6], ipv6: argv[7] };
-    const dropsOf = (f: Family) => (inputs[`drop${f.slice(3)}`] ?? "").split("\n").filter(Boolean);
-    const drops = FAMILIES.filter((f) => dropsOf(f).length > 0);
-    for (const f of FAMILIES) {
-      if ((inputs[f] !== undefined || drops.includes(f)) && fingerprint(this.state[f]) !== expected[f]) return { code: APPLY_EXIT.conflict, stdout: this.print(), stderr: "" };
-    }
+    const touched = (f: Family) => work[f].restore !== "" || work[f].dropTables.length > 0;
+    if (FAMILIES.some((f) => touched(f) && fingerprint(this.state[f]) !== fingerprints[f])) return { outcome: "conflict", tables: this.tables() };
     for (const f of FAMILIES) {
       try {
-        if (inputs[f] !== undefined) applyRestore(this.state[f], inputs[f]!, this.behaviour);
+        if (work[f].restore !== "") applyRestore(this.state[f], work[f].restore, this.behaviour);
       } catch (error) {
-        return { code: APPLY_EXIT.rejected[f], stdout: "", stderr: `${(error as Error).message}\n` };
+        return { outcome: "rejected", family: f, code: 1, stderr: `${(error as Error).message}\n` };
       }
     }
     for (const f of FAMILIES) {
-      if (inputs[f] === undefined) continue;
+      if (work[f].restore === "") continue;
       try {
-        this.state[f] = applyRestore(this.state[f], inputs[f]!, this.behaviour, true);
+        this.state[f] = applyRestore(this.state[f], work[f].restore, this.behaviour, true);
       } catch (error) {
         const stderr = `${(error as Error).message}\n`;
-        if (f === "ipv6" && inputs.undo4 !== undefined) {
+        if (f === "ipv6" && work.undoIpv4 !== "") {
           try {
-            this.state.ipv4 = applyRestore(this.state.ipv4, inputs.undo4, this.behaviour, true);
+            this.state.ipv4 = applyRestore(this.state.ipv4, work.undoIpv4, this.behaviour, true);
           } catch (undoError) {
-            return { code: APPLY_EXIT.rollbackFailed, stdout: "", stderr: `${stderr}${(undoError as Error).message}\n` };
+            return { outcome: "failed", what: "ip6tables-restore failed, and taking ipv4's part back failed too", code: 1, stderr: `${stderr}${(undoError as Error).message}\n` };
           }
         }
-        return { code: APPLY_EXIT.failed[f], stdout: "", stderr };
+        return { outcome: "failed", family: f, what: `${f === "ipv4" ? "iptables" : "ip6tables"}-restore failed after its test passed`, code: 1, stderr };
       }
     }
-    for (const f of drops) this.state[f] = { ...this.state[f], tables: this.state[f].tables.filter((t) => !(dropsOf(f).includes(t.name) && isEmptyTable(t))) };
-    return { code: 0, stdout: this.print(), stderr: "" };
+    for (const f of FAMILIES) this.state[f] = { ...this.state[f], tables: this.state[f].tables.filter((t) => !(work[f].dropTables.some((name) => name === t.name) && isEmptyTable(t))) };
+    return { outcome: "applied", tables: this.tables() };
   }
-}
-
-/** The apply command's input, by section (`ipv4`, `ipv6`, `drop4`, `drop6`). */
-function splitInput(stdin: string): Partial<Record<string, string>> {
-  const parts = stdin.split(/^#@pdf ([a-z0-9]+)\n/m);
-  const out: Partial<Record<string, string>> = {};
-  for (let i = 1; i < parts.length; i += 2) out[parts[i]] = parts[i + 1];
-  return out;
 }
 
 /** Whether the real script would drop a filter table: no rule, no chain of its own, no DROP policy. */
