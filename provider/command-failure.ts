@@ -35,8 +35,10 @@ export function classifyCommandFailure(host: string, argv: readonly string[], re
  * often the COMMIT line), nf_tables "line N: RULE_INSERT failed (…)".
  */
 export function rejectedLineNumber(stderr: string): number | undefined {
-  const m = /Error occurred at line: (\d+)|line (\d+) failed|line (\d+): /.exec(stderr);
-  return m ? Number(m[1] ?? m[2] ?? m[3]) : undefined;
+  // iptables-restore (nf_tables, legacy): "Error occurred at line: N", "line N failed", "line N: …";
+  // nft -f: "/dev/stdin:N:C-D: Error: …".
+  const m = /Error occurred at line: (\d+)|line (\d+) failed|line (\d+): |^[^:\n]*:(\d+):\d+(?:-\d+)?: Error:/m.exec(stderr);
+  return m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4]) : undefined;
 }
 
 /** The tool iptables names at the start of its messages: `iptables-save v1.8.9 (nf_tables): …`. */

@@ -10,10 +10,21 @@ export interface FamilyOutput {
   readonly fingerprint?: string;
 }
 
-/** What a read of the host's firewall gives: each family's tables and fingerprint, and the listening sockets. */
+/** What nftables holds of Docker's tables and ours. */
+export interface NftOutput {
+  /** Whether `nft` can be used: `missing` (not installed), `no-json` (too old, or built without JSON), else `ready`. */
+  readonly status: "ready" | "missing" | "no-json";
+  /** Per `FAMILY NAME` (`ip docker-bridges`, `ip6 pulumi-docker-firewall`), the table as `nft -j list table` printed it; absent tables are not listed. */
+  readonly tables: Readonly<Record<string, string>>;
+  /** The host's fingerprint of our own tables (`""` when nft cannot be used). */
+  readonly fingerprint: string;
+}
+
+/** What a read of the host's firewall gives: each family's tables and fingerprint, the listening sockets, and nftables' tables. */
 export interface ReadOutput extends Record<Family, FamilyOutput> {
   /** What `ss -Hltunp` printed; `""` where it is not installed. */
   readonly listeners: string;
+  readonly nft: NftOutput;
 }
 
 /** What an apply does in one family. */
@@ -24,16 +35,20 @@ export interface FamilyWork {
   readonly dropTables: readonly ("filter" | "mangle")[];
 }
 
-/** What an apply does: each family's work, and how to take ipv4's part back when ipv6's fails. */
+/** What an apply does: each family's work, how to take ipv4's part back when ipv6's fails, and our nftables tables' change. */
 export interface ApplyWork extends Record<Family, FamilyWork> {
   /** `iptables-restore --noflush` input that undoes ipv4's `restore` (see rollback-script.ts); `""` for none. */
   readonly undoIpv4: string;
+  /** An `nft -f` script for our own nftables tables, applied (atomically) before the restores; `""` for none. */
+  readonly nft: string;
 }
 
 /** One transaction, as the host is asked to apply it. */
 export interface ApplyRequest {
   /** Per family, the fingerprint the host must still have for the family's work to run (see {@link ReadOutput}). */
   readonly fingerprints: Readonly<Record<Family, string>>;
+  /** The fingerprint our nftables tables must still have for the `nft` work to run. */
+  readonly nftFingerprint: string;
   /** Names this transaction's turn: a conflict reserves the next turn for the retry that passes the same ticket. */
   readonly ticket: string;
   readonly work: ApplyWork;
@@ -51,8 +66,8 @@ export type ApplyAnswer =
   | { readonly outcome: "conflict"; readonly tables: ReadOutput }
   /** Not run: the lock was not free in time, or a tool it needs is missing. */
   | { readonly outcome: "refused"; readonly error: FirewallError }
-  /** A family's restore test refused the input. */
-  | { readonly outcome: "rejected"; readonly family: Family; readonly code: number; readonly stderr: string }
+  /** A family's restore test (or for `nft`, `nft -c`, or `nft -f`, which is atomic) refused the input. */
+  | { readonly outcome: "rejected"; readonly family: Family | "nft"; readonly code: number; readonly stderr: string }
   /**
    * Failed after the tests passed: a family's restore (`family`; for ipv6,
    * after ipv4's part was taken back), the rollback, or a read; `what` says

@@ -1,7 +1,7 @@
 import { classifyCommandFailure } from "./command-failure";
 import { HostError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import type { ApplyAnswer, ApplyWork, FamilyOutput, FirewallProtocol, ReadOutput } from "./host-protocol";
+import type { ApplyAnswer, ApplyWork, FamilyOutput, FirewallProtocol, NftOutput, ReadOutput } from "./host-protocol";
 import type { ExecResult, Host } from "./host/host";
 import { backendSuffix, type Backend } from "./iptables/backend";
 
@@ -42,7 +42,17 @@ export const APPLY_EXIT = {
   lockTimeout: 71,
   /** `flock` or another basic tool is missing or failed; nothing was changed. */
   setupFailed: 70,
+  /** `nft -c` rejected our nftables script; nothing was changed. */
+  nftRejected: 73,
+  /** `nft -f` failed after `nft -c` passed (nothing of it applied: nft is atomic); iptables was not touched yet. */
+  nftFailed: 74,
 } as const;
+
+/** Our own nftables table's name, in the `ip` and `ip6` families (see nftables/). */
+export const NFT_TABLE = "pulumi-docker-firewall";
+
+/** Docker's nftables table (Docker 29's nftables backend), in the `ip` and `ip6` families. */
+export const DOCKER_NFT_TABLE = "docker-bridges";
 
 /** Where the host-side lock lives; `flock` on it serializes processes that write the firewall. */
 export const HOST_LOCK_PATH = "/run/pulumi-docker-firewall.lock";
@@ -53,7 +63,11 @@ const LOCK_WAIT_SECONDS = 60;
 const TURN_SECONDS = 3;
 const XTABLES_WAIT_SECONDS = 30;
 
-const SECTION = /^#@pdf (ipv4|ipv6|listeners)$/;
+const SECTION = /^#@pdf (ipv4|ipv6|listeners|nft)$/;
+const NFT_STATE = /^#@pdf nft (missing|no-json)$/;
+const NFT_TABLE_LINE = /^#@pdf table (ip6?) (\S+)$/;
+const NFT_FINGERPRINT = /^#@pdf nft-fingerprint ([0-9a-f]{64})$/;
+const ABSENT = "#@pdf absent";
 const FINGERPRINT = /^#@pdf fingerprint ([0-9a-f]{64})$/;
 const UNAVAILABLE = "#@pdf unavailable";
 const FAILED = "#@pdf failed";
@@ -82,7 +96,8 @@ const SAVE_FUNCTION = `save() {
 
 /**
  * `print_tables` prints every table of both families, each followed by its
- * fingerprint, then the listening sockets. A host without a usable ip6tables
+ * fingerprint, then the listening sockets, then what nftables holds of
+ * Docker's and ours (see `print_nft`). A host without a usable ip6tables
  * (IPv6 disabled, the tool missing) says so instead of failing: IPv4-only
  * work goes on there.
  */
@@ -93,6 +108,36 @@ const PRINT_TABLES_FUNCTION = `print_tables() {
   save 6 1 2> /dev/null || printf '#@pdf unavailable\\n'
   printf '#@pdf listeners\\n'
   ss -Hltunp 2> /dev/null || true
+  print_nft
+}`;
+
+// \`nft_table F NAME\` prints a table's JSON, or "absent" when \`nft -j list
+// tables\` (in $tables) does not name it (listing a table never creates it).
+// \`nft_ours\` prints our own tables (handles included), and
+// \`nft_fingerprint\` hashes that text: the apply refuses to run when it
+// changed. \`print_nft\` says whether nft can be used (missing, or too old
+// or built without JSON), then prints Docker's tables and ours.
+const NFT_FUNCTIONS = `nft_table() {
+  printf '#@pdf table %s %s\\n' "$1" "$2"
+  if printf '%s\\n' "$tables" | grep -Eq "\\"family\\": ?\\"$1\\", ?\\"name\\": ?\\"$2\\""; then
+    nft -j list table "$1" "$2" 2> /dev/null || printf '#@pdf absent\\n'
+  else
+    printf '#@pdf absent\\n'
+  fi
+}
+nft_ours() {
+  tables=$(nft -j list tables 2> /dev/null)
+  for f in ip ip6; do nft_table "$f" ${NFT_TABLE}; done
+}
+nft_fingerprint() { printf '%s\\n' "$1" | sha256sum | sed 's/ .*//'; }
+print_nft() {
+  printf '#@pdf nft\\n'
+  command -v nft > /dev/null || { printf '#@pdf nft missing\\n'; return 0; }
+  tables=$(nft -j list tables 2> /dev/null) || { printf '#@pdf nft no-json\\n'; return 0; }
+  for f in ip ip6; do nft_table "$f" ${DOCKER_NFT_TABLE}; done
+  ours=$(nft_ours)
+  printf '%s\\n' "$ours"
+  printf '#@pdf nft-fingerprint %s\\n' "$(nft_fingerprint "$ours")"
 }`;
 
 // With a lock path, the read waits for the host lock first, so that it does
@@ -100,6 +145,7 @@ const PRINT_TABLES_FUNCTION = `print_tables() {
 const READ_SCRIPT = `s=$1 lock=\${2-}
 if [ -n "$lock" ]; then exec 9>>"$lock" && flock -w ${LOCK_WAIT_SECONDS} 9; fi
 ${SAVE_FUNCTION}
+${NFT_FUNCTIONS}
 ${PRINT_TABLES_FUNCTION}
 print_tables`;
 
@@ -115,15 +161,19 @@ print_tables`;
 // ipv4/ipv6 (restore inputs), undo4 (what takes ipv4's part back, run when
 // ipv6 fails), drop4/drop6 (tables to drop, one name a line; nf_tables only,
 // with \`nft\`, and only if the table still holds no rule, no chain of its own
-// and no DROP policy).
+// and no DROP policy), nft (an \`nft -f\` script for our own nftables tables,
+// checked against their fingerprint, tested with \`nft -c\` with the restore
+// inputs, and applied, atomically, before them).
 const APPLY_SCRIPT = `set -u
-lock=$1 s=$2 fp4=$3 fp6=$4 ticket=$5 turn=$1.turn
+lock=$1 s=$2 fp4=$3 fp6=$4 ticket=$5 fpnft=$6 turn=$1.turn
 input=$(cat) || exit ${APPLY_EXIT.setupFailed}
 section() { printf '%s\\n' "$input" | awk -v s="$1" '/^#@pdf [a-z0-9]+$/ { on = ($2 == s); next } on'; }
 has() { printf '%s\\n' "$input" | grep -qx "#@pdf $1"; }
 restore() { f=$1 text=$2; shift 2; printf '%s\\n' "$text" | "ip\${f#4}tables$s-restore" -w ${XTABLES_WAIT_SECONDS} --noflush "$@"; }
 ${SAVE_FUNCTION}
+${NFT_FUNCTIONS}
 ${PRINT_TABLES_FUNCTION}
+conflict() { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
 command -v flock > /dev/null || { echo "flock is not installed (Debian: apt-get install util-linux)" >&2; exit ${APPLY_EXIT.setupFailed}; }
 exec 9>>"$lock" || exit ${APPLY_EXIT.setupFailed}
 lock_wait() { flock -w ${LOCK_WAIT_SECONDS} 9 || { echo "waited ${LOCK_WAIT_SECONDS} s for $lock: another process is changing this firewall" >&2; exit ${APPLY_EXIT.lockTimeout}; }; }
@@ -134,15 +184,21 @@ while read -r holder since < "$turn" 2> /dev/null && [ "$holder" != "$ticket" ] 
   lock_wait
 done
 rm -f "$turn"
-in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4)
+in4=$(section ipv4) in6=$(section ipv6) undo4=$(section undo4) innft=$(section nft)
 for f in 4 6; do
   if [ "$f" = 4 ]; then work=$in4 want=$fp4; else work=$in6 want=$fp6; fi
   [ -n "$work" ] || has "drop$f" || continue
   got=$(save "$f" 0) || exit ${APPLY_EXIT.readFailed}
-  [ "$got" = "#@pdf fingerprint $want" ] || { [ -z "$ticket" ] || printf '%s %s\\n' "$ticket" "$(date +%s)" > "$turn"; print_tables; exit ${APPLY_EXIT.conflict}; }
+  [ "$got" = "#@pdf fingerprint $want" ] || conflict
 done
+if [ -n "$innft" ]; then
+  command -v nft > /dev/null || { echo "nft is not installed (Debian: apt-get install nftables)" >&2; exit ${APPLY_EXIT.setupFailed}; }
+  [ "$(nft_fingerprint "$(nft_ours)")" = "$fpnft" ] || conflict
+fi
 [ -z "$in4" ] || restore 4 "$in4" --test || exit ${APPLY_EXIT.rejected.ipv4}
 [ -z "$in6" ] || restore 6 "$in6" --test || exit ${APPLY_EXIT.rejected.ipv6}
+[ -z "$innft" ] || printf '%s\\n' "$innft" | nft -c -f - || exit ${APPLY_EXIT.nftRejected}
+[ -z "$innft" ] || printf '%s\\n' "$innft" | nft -f - || exit ${APPLY_EXIT.nftFailed}
 [ -z "$in4" ] || restore 4 "$in4" || exit ${APPLY_EXIT.failed.ipv4}
 if [ -n "$in6" ] && ! restore 6 "$in6"; then
   [ -z "$undo4" ] || restore 4 "$undo4" || exit ${APPLY_EXIT.rollbackFailed}
@@ -186,9 +242,9 @@ export function readCommand(backend: Backend, lockPath?: string): HostCommand {
  * command prints afterwards, so verifying costs no extra round trip. It
  * writes no file.
  */
-export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, ticket = "", lockPath = HOST_LOCK_PATH): HostCommand {
+export function applyCommand(backend: Backend, fingerprints: Record<Family, string>, ticket = "", lockPath = HOST_LOCK_PATH, nftFingerprint = ""): HostCommand {
   return {
-    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ticket],
+    argv: ["sh", "-c", APPLY_SCRIPT, "sh", lockPath, backendSuffix(backend), fingerprints.ipv4, fingerprints.ipv6, ticket, nftFingerprint],
     label: `iptables${backendSuffix(backend)}-restore (applying a transaction)`,
   };
 }
@@ -197,7 +253,7 @@ export function applyCommand(backend: Backend, fingerprints: Record<Family, stri
 export function applyInput(work: ApplyWork): string {
   const drops = (f: Family) => (work[f].dropTables.length > 0 ? `#@pdf drop${f.slice(3)}\n${work[f].dropTables.map((t) => `${t}\n`).join("")}` : "");
   const family = (f: Family) => (work[f].restore !== "" ? `#@pdf ${f}\n${work[f].restore}` : "") + drops(f);
-  return FAMILIES.map(family).join("") + (work.undoIpv4 !== "" ? `#@pdf undo4\n${work.undoIpv4}` : "");
+  return FAMILIES.map(family).join("") + (work.undoIpv4 !== "" ? `#@pdf undo4\n${work.undoIpv4}` : "") + (work.nft !== "" ? `#@pdf nft\n${work.nft}` : "");
 }
 
 /** Splits the read (or apply) command's output into each family's save text and fingerprint, and the listeners. */
@@ -205,15 +261,26 @@ function splitSections(output: string): ReadOutput | undefined {
   const lines: Partial<Record<Family | "listeners", string[]>> = {};
   const fingerprints: Partial<Record<Family, string>> = {};
   const unavailable = new Set<Family>();
-  let current: Family | "listeners" | undefined;
+  const nft = { status: "ready" as NftOutput["status"], tables: {} as Record<string, string>, fingerprint: "" };
+  let current: Family | "listeners" | "nft" | undefined;
+  let table: string | undefined;
   for (const line of output.split("\n")) {
     const marker = line.startsWith(MARKER);
     const section = marker ? SECTION.exec(line) : null;
-    const hash = marker ? FINGERPRINT.exec(line) : null;
-    if (section) lines[(current = section[1] as Family | "listeners")] = [];
-    else if (current === "listeners") lines.listeners!.push(line);
+    if (section) {
+      current = section[1] as Family | "listeners" | "nft";
+      if (current !== "nft") lines[current] = [];
+    } else if (current === "nft") {
+      const state = marker ? NFT_STATE.exec(line) : null;
+      const named = marker ? NFT_TABLE_LINE.exec(line) : null;
+      const hash = marker ? NFT_FINGERPRINT.exec(line) : null;
+      if (state) nft.status = state[1] as NftOutput["status"];
+      else if (named) table = `${named[1]} ${named[2]}`;
+      else if (hash) nft.fingerprint = hash[1];
+      else if (table && line !== ABSENT && line !== "") nft.tables[table] = line;
+    } else if (current === "listeners") lines.listeners!.push(line);
     else if (current === undefined) continue;
-    else if (hash) fingerprints[current] = hash[1];
+    else if (marker && FINGERPRINT.test(line)) fingerprints[current] = FINGERPRINT.exec(line)![1];
     // A save that failed, even after printing some of its text, makes the family unavailable.
     else if (line === UNAVAILABLE || line === FAILED) unavailable.add(current);
     else if (fingerprints[current] === undefined) lines[current]!.push(line);
@@ -221,7 +288,7 @@ function splitSections(output: string): ReadOutput | undefined {
   // IPv4 must be readable; IPv6 may be unavailable on the host.
   if (!lines.ipv4 || !lines.ipv6 || !fingerprints.ipv4 || unavailable.has("ipv4")) return undefined;
   const part = (f: Family): FamilyOutput => (unavailable.has(f) || fingerprints[f] === undefined ? { save: "" } : { save: lines[f]!.length > 0 ? lines[f]!.join("\n") + "\n" : "", fingerprint: fingerprints[f] });
-  return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: (lines.listeners ?? []).join("\n") };
+  return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: (lines.listeners ?? []).join("\n"), nft: nft.status === "ready" ? nft : { status: nft.status, tables: {}, fingerprint: "" } };
 }
 
 /** The read (or apply) command's output; a `HostError` when it holds no readable IPv4 tables. */
@@ -245,7 +312,7 @@ export function scriptProtocol(host: Host, backend: Backend): FirewallProtocol {
       return parse(result.stdout);
     },
     async apply(request): Promise<ApplyAnswer> {
-      const command = applyCommand(backend, request.fingerprints, request.ticket);
+      const command = applyCommand(backend, request.fingerprints, request.ticket, HOST_LOCK_PATH, request.nftFingerprint);
       let result: ExecResult;
       try {
         result = await host.exec(command.argv, { stdin: applyInput(request.work), timeoutMs: APPLY_TIMEOUT_MS });
@@ -259,6 +326,7 @@ export function scriptProtocol(host: Host, backend: Backend): FirewallProtocol {
       if (code === APPLY_EXIT.setupFailed) return { outcome: "refused", error: classifyCommandFailure(host.name, [command.label], result) };
       const rejected = FAMILIES.find((f) => code === APPLY_EXIT.rejected[f]);
       if (rejected) return { outcome: "rejected", family: rejected, code, stderr };
+      if (code === APPLY_EXIT.nftRejected || code === APPLY_EXIT.nftFailed) return { outcome: "rejected", family: "nft", code, stderr };
       const failed = FAMILIES.find((f) => code === APPLY_EXIT.failed[f]);
       return { outcome: "failed", family: failed, what: describeFailure(result, failed), code, stderr };
     },

@@ -7,7 +7,7 @@ import { parseListeners, type Listener } from "./docker/listeners";
 import { DOCKER_USER, dockerLayout } from "./docker/layout";
 import { FirewallError, HostError, RestoreError, TransactionError } from "./errors";
 import { FAMILIES, type Family } from "./family";
-import { speaksProtocol, type FirewallProtocol, type ReadOutput } from "./host-protocol";
+import { speaksProtocol, type FirewallProtocol, type NftOutput, type ReadOutput } from "./host-protocol";
 import { scriptProtocol } from "./host-scripts";
 import type { Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
@@ -27,6 +27,8 @@ export interface Snapshot extends Rulesets {
   readonly unavailable: readonly Family[];
   /** The host's listening sockets (empty where `ss` is not installed). */
   readonly listeners: readonly Listener[];
+  /** What nftables holds of Docker's tables (Docker's nftables backend) and ours, as read. */
+  readonly nft: NftOutput;
 }
 
 /** One family's rules, per family. */
@@ -174,7 +176,7 @@ export class HostSession {
       const doable = wanted.filter((c) => !refused.has(c.owner));
       const operations = planAll(before, doable);
       if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
-      const applied = await this.applyOperations(before, operations, ticket);
+      const applied = await this.applyOperations(before, operations, "", ticket);
       if (applied.conflict) {
         if (Date.now() - started > CONFLICT_BUDGET_MS) {
           const seconds = Math.round((Date.now() - started) / 1000);
@@ -199,15 +201,16 @@ export class HostSession {
    * test) and, for every other failure, once the host has been read back
    * to say what it holds (see {@link readBack}).
    */
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, ticket: string): Promise<Applied> {
-    const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6) };
+  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, nft: string, ticket: string): Promise<Applied> {
+    const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6), nft };
     const dropTables = (f: Family) => operations[f].flatMap((op) => (op.kind === "delete-table" ? [op.table ?? ("filter" as const)] : []));
     const work = {
       ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") },
       ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") },
       undoIpv4: inputs.ipv6 === "" ? "" : rollbackInput(before.ipv4, operations.ipv4),
+      nft,
     };
-    const answer = await this.firewall.apply({ fingerprints: before.fingerprints, ticket, work });
+    const answer = await this.firewall.apply({ fingerprints: before.fingerprints, nftFingerprint: before.nft.fingerprint, ticket, work });
     switch (answer.outcome) {
       case "applied":
         return { conflict: false, snapshot: snapshotOf(answer.tables) };
@@ -268,11 +271,11 @@ interface Applied {
 }
 
 /** A `RestoreError` for a family's restore input, naming the line iptables refused when it names one. */
-function restoreError(hostName: string, family: Family, input: string, failed: { readonly code: number; readonly stderr: string }, what: string): RestoreError {
+function restoreError(hostName: string, family: Family | "nft", input: string, failed: { readonly code: number; readonly stderr: string }, what: string): RestoreError {
   const line = rejectedLineNumber(failed.stderr);
   const failedLine = line === undefined ? undefined : input.split("\n")[line - 1];
-  const tool = `${family === "ipv4" ? "iptables" : "ip6tables"}-restore`;
-  return new RestoreError(hostName, [tool, "--noflush"], failed.code, `${what}: ${failed.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
+  const tool = family === "nft" ? ["nft", "-f"] : [`${family === "ipv4" ? "iptables" : "ip6tables"}-restore`, "--noflush"];
+  return new RestoreError(hostName, tool, failed.code, `${what}: ${failed.stderr.trim()}`, failedLine === "COMMIT" ? undefined : failedLine);
 }
 
 /** What one transaction did: the host afterwards, its operations, and the changes that did not read back as planned. */
@@ -353,6 +356,7 @@ export function snapshotOf(read: ReadOutput): Snapshot {
     fingerprints: { ipv4: read.ipv4.fingerprint ?? "", ipv6: read.ipv6.fingerprint ?? "" },
     unavailable: FAMILIES.filter((f) => read[f].fingerprint === undefined),
     listeners: parseListeners(read.listeners),
+    nft: read.nft,
   };
 }
 

@@ -76,7 +76,7 @@ export class FakeHost implements ProtocolHost {
   /** Both families' tables and fingerprints, and the listening sockets. */
   private tables(): ReadOutput {
     const part = (f: Family) => (f === "ipv6" && this.behaviour.ipv6Unavailable ? { save: "" } : { save: renderSave(this.state[f]), fingerprint: fingerprint(this.state[f]) });
-    return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: this.behaviour.listeners ?? "" };
+    return { ipv4: part("ipv4"), ipv6: part("ipv6"), listeners: this.behaviour.listeners ?? "", nft: { status: "missing", tables: {}, fingerprint: "" } };
   }
 
   private apply({ fingerprints, work }: ApplyRequest): ApplyAnswer {

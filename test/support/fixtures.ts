@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { NftOutput } from "../../provider/host-protocol";
 import type { Snapshot } from "../../provider/host-session";
 import { parseListeners } from "../../provider/docker/listeners";
 import { EMPTY_RULESET, parseSave, type Ruleset } from "../../provider/iptables/ruleset";
@@ -18,8 +19,8 @@ export function fixtureText(path: string): string {
   return readFileSync(join(FIXTURES, path), "utf8");
 }
 
-/** A host snapshot from captures: per family a save text (or nothing), and listeners as `ss -ltnp` printed them. */
-export function snapshotOf(v4: string | undefined, v6: string | undefined, listeners = ""): Snapshot {
+/** A host snapshot from captures: per family a save text (or nothing), listeners as `ss -ltnp` printed them, and nftables' tables as read (none by default). */
+export function snapshotOf(v4: string | undefined, v6: string | undefined, listeners = "", nft: NftOutput = { status: "ready", tables: {}, fingerprint: "" }): Snapshot {
   return {
     ipv4: v4 ? parseSave(v4) : EMPTY_RULESET,
     ipv6: v6 ? parseSave(v6) : EMPTY_RULESET,
@@ -27,6 +28,7 @@ export function snapshotOf(v4: string | undefined, v6: string | undefined, liste
     unavailable: [],
     // ss -ltnp prints no Netid column: these captures are all TCP.
     listeners: parseListeners(listeners.split("\n").filter(Boolean).map((l) => `tcp ${l}`).join("\n")),
+    nft,
   };
 }
 
