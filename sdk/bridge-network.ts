@@ -15,6 +15,13 @@ export interface BridgeNetworkArgs {
    */
   readonly connection?: pulumi.Input<ConnectionArgs>;
   /**
+   * Which firewall the policy's rules live in: `iptables` (DOCKER-USER),
+   * `nftables` (this package's own nftables tables, for Docker 29's
+   * nftables backend), or `auto`: the one Docker runs on.
+   * @default "auto"
+   */
+  readonly firewall?: pulumi.Input<"auto" | "iptables" | "nftables">;
+  /**
    * Which iptables to drive for the policy's rules: the host's default `iptables` (`auto`), or the `nft` or `legacy` variant by name.
    * @default "auto"
    */

@@ -26,6 +26,18 @@ export interface TargetArgs {
    */
   readonly connection?: pulumi.Input<ConnectionArgs>;
   /**
+   * Which firewall the rules live in: `iptables` (Docker's DOCKER-USER
+   * chain, and INPUT), or `nftables` (a table of this package's own,
+   * `pulumi-docker-firewall` in the `ip` and `ip6` families, with base
+   * chains on the forward and input hooks before Docker's, for Docker 29's
+   * nftables backend, which has no DOCKER-USER). `auto` follows Docker: the
+   * nftables tables when Docker's `docker-bridges` tables exist on the host,
+   * else iptables; when Docker moves to the other backend, the next `up`
+   * moves the rules with it.
+   * @default "auto"
+   */
+  readonly firewall?: pulumi.Input<"auto" | "iptables" | "nftables">;
+  /**
    * Which iptables to drive: the host's default `iptables` (`auto`), or
    * the `nft` or `legacy` variant by name.
    * @default "auto"

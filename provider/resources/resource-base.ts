@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FIREWALL_CHOICES } from "../firewall-choice";
 import { OWNER_KINDS, OWNER_SEGMENT } from "../ownership";
 import { connectionSchema } from "../schema/connection-schema";
 import { backendField } from "../schema/fields";
@@ -12,9 +13,13 @@ export const ownerField = z.string().refine(
   { message: "project, stack and resource names may contain only letters, digits, '.', '_' and '-' (at most 64 each)" },
 );
 
-/** Fields every resource has: where the host is, which iptables, and who owns the rules. */
+/** Which firewall the rules live in (see firewall-choice.ts). */
+export const firewallField = z.enum(FIREWALL_CHOICES);
+
+/** Fields every resource has: where the host is, which firewall and which iptables, and who owns the rules. */
 export const resourceBaseShape = {
   connection: connectionSchema.optional(),
+  firewall: firewallField.optional(),
   iptablesBackend: backendField.optional(),
   __owner: ownerField,
 };
@@ -26,6 +31,7 @@ export const resourceBaseShape = {
  */
 export const storedTargetSchema = z.object({
   connection: connectionSchema.strip().optional(),
+  firewall: firewallField.optional(),
   iptablesBackend: backendField.optional(),
   __owner: ownerField,
 });
