@@ -22,6 +22,8 @@ export type { ResourceEngine, CheckFailure, Props } from "./resources/rule-resou
 export { publishedPort } from "./resources/published-port-resource";
 export { publishedPortSchema, type CheckedPublishedPortArgs } from "./resources/published-port";
 export { publishedPorts, type PublishedMapping } from "./docker/published-ports";
+export { publishedPortDefault } from "./resources/published-port-default-resource";
+export { publishedPortDefaultSchema, type CheckedPublishedPortDefaultArgs } from "./resources/published-port-default";
 export { daemonConfig } from "./resources/daemon-config-resource";
 export { daemonConfigSchema, type CheckedDaemonConfigArgs } from "./resources/daemon-config";
 export { DaemonFileError } from "./daemon/daemon-file-error";

@@ -12,7 +12,7 @@
 export const OWNER_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The kinds of resource that own rules, as they appear in tags. */
-export const OWNER_KINDS = ["rule", "port", "network"] as const;
+export const OWNER_KINDS = ["rule", "port", "network", "default"] as const;
 
 /** The parsed tag of one of our rules. */
 export interface RuleTag {

@@ -53,14 +53,14 @@ export function secretConnection(connection: pulumi.Input<ConnectionArgs> | unde
 const ownersInThisProgram = new Set<string>();
 
 /** The resource class that owns rules of each kind, for messages. */
-const RESOURCE_OF_KIND = { rule: "DockerUserRule", port: "PublishedPort", network: "BridgeNetwork" } as const;
+const RESOURCE_OF_KIND = { rule: "DockerUserRule", port: "PublishedPort", network: "BridgeNetwork", default: "PublishedPortDefault" } as const;
 
 /**
  * The owner key that tags this resource's rules: `<project>/<stack>/<kind>/<name>`.
  * Two resources of one kind with one name (under different parents) would
  * own each other's rules, so that is refused when the program declares them.
  */
-export function ownerKey(kind: "rule" | "port" | "network", name: string): string {
+export function ownerKey(kind: keyof typeof RESOURCE_OF_KIND, name: string): string {
   const key = `${pulumi.getProject()}/${pulumi.getStack()}/${kind}/${name}`;
   if (ownersInThisProgram.has(key)) {
     throw new Error(`pulumi-docker-firewall: two ${RESOURCE_OF_KIND[kind]} resources are named "${name}"; their rules would be indistinguishable on the host, so give each a name of its own`);

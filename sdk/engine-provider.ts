@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The engines of `pulumi-docker-firewall/provider` that back a resource. */
-export type EngineName = "dockerUserRule" | "publishedPort" | "daemonConfig" | "bridgeNetwork";
+export type EngineName = "dockerUserRule" | "publishedPort" | "publishedPortDefault" | "daemonConfig" | "bridgeNetwork";
 
 /**
  * The dynamic provider of a resource: one-line shims that `require()` the

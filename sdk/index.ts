@@ -4,6 +4,7 @@
  */
 export { DockerUserRule, type DockerUserRuleArgs } from "./docker-user-rule";
 export { PublishedPort, type PublishedPortArgs } from "./published-port";
+export { PublishedPortDefault, type PublishedPortDefaultArgs } from "./published-port-default";
 export { DaemonConfig, type DaemonConfigArgs } from "./daemon-config";
 export { BridgeNetwork, type BridgeNetworkArgs } from "./bridge-network";
 export type { ConnectionArgs, TargetArgs } from "./connection";

@@ -202,7 +202,7 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
  * INPUT; `forward` and `direct` in DOCKER-USER (in the table the layout
  * gives it), when FORWARD jumps there before Docker's rules.
  */
-function guardedPaths(snapshot: Snapshot, family: Family, owner: string, layout: DockerLayout): PortPath[] {
+export function guardedPaths(snapshot: Snapshot, family: Family, owner: string, layout: DockerLayout): PortPath[] {
   const paths = new Set<PortPath>();
   for (const place of GUARDED_PLACES.filter((p) => p.chain === "INPUT" || p.table === userTable(layout))) {
     const state = chainState(snapshot[family], place.chain, layout, place.table);

@@ -15,12 +15,16 @@
  * DOCKER-USER flushed, refresh, `up` →
  * delete; then a create/delete cycle leaves every table of both families
  * byte for byte as it was. DockerUserRule: a DROP that holds across a
- * restart and comes back after a flush. Every fetch is a real one.
+ * restart and comes back after a flush. PublishedPortDefault: every
+ * published port closed to both clients, on every path, a port published
+ * later too, a PublishedPort's allowlist let through, and containers still
+ * reaching published ports through the host. Every fetch is a real one.
  */
 import { FAMILIES, type Family } from "../../provider/family";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import { dockerUserRule } from "../../provider/resources/docker-user-rule-resource";
+import { publishedPortDefault } from "../../provider/resources/published-port-default-resource";
 import type { Props, ResourceEngine } from "../../provider/resources/rule-resource";
 import type { HttpdContainer } from "../support/docker-daemon";
 import { enginesUnderTest, type DockerEngine } from "../support/docker-engines";
@@ -188,6 +192,50 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
       expect((await dockerUserRule.read(rule.id, rule.outs)).props.warnings).toEqual([]);
       await dockerUserRule.delete(rule.id, rule.outs);
       expect(await v4(1)).toBe(`${container.name}\n`);
+    });
+  });
+  describe("PublishedPortDefault", () => {
+    /** Each client through a port in each family (all at once). */
+    async function portReach(port: number): Promise<Reach> {
+      const checks: [string, Promise<string | undefined>][] = [];
+      for (const i of [0, 1]) {
+        for (const family of families) checks.push([`client${i} ${family}`, sandbox!.fetch(i, httpUrl(family === "ipv4" ? sandbox!.clients[i].targetV4 : sandbox!.clients[i].targetV6, port), DROPPED_AFTER_S)]);
+      }
+      const bodies = await Promise.all(checks.map(([, p]) => p));
+      return Object.fromEntries(checks.map(([name], k) => [name, bodies[k] !== undefined]));
+    }
+    const everyone = (open: (client: number) => boolean): Reach => Object.fromEntries([0, 1].flatMap((i) => families.map((f) => [`client${i} ${f}`, open(i)])));
+
+    test("closes every published port to both clients on every path, a port published later too; a PublishedPort's allowlist still gets in; containers still reach published ports through the host", async () => {
+      const closed = await up(publishedPortDefault, { __owner: "every/path/default/closed" });
+      expect(await reach()).toEqual(expected(() => false, false));
+      // Containers reach a published port through the host's address (from Docker's bridge: RETURNed, untouched).
+      expect(await sandbox!.daemon.docker(["exec", "web", "wget", "-q", "-O", "-", "-T", "3", httpUrl(sandbox!.clients[0].targetV4, 8080)])).toBe(`${container.name}\n`);
+
+      const allow = await up(publishedPort, { __owner: "every/path/port/allow0", hostPort: 8080, allowFrom: [sandbox!.clients[0].v4, sandbox!.clients[0].v6] });
+      expect(await reach()).toEqual(expected((i) => i === 0, false));
+
+      await sandbox!.daemon.runHttpd("later", "8081:80");
+      try {
+        // Forwarded (DNAT) paths are closed with no `up`; a port only docker-proxy serves ([::]:8081 on an IPv4-only bridge) is drift until the next `up`.
+        const proxyOnly = !ipv6;
+        expect(await portReach(8081)).toEqual({ ...everyone(() => false), ...(proxyOnly ? { "client0 ipv6": true, "client1 ipv6": true } : {}) });
+        const read = await publishedPortDefault.read(closed.id, closed.outs);
+        if (proxyOnly) {
+          expect(read.props.drift).toEqual([expect.stringMatching(/^ipv6: missing: -A INPUT ! -i lo -p tcp -m tcp --dport 8081 .*-j DROP$/)]);
+          await publishedPortDefault.update(closed.id, read.props, { __owner: "every/path/default/closed" });
+          expect(await portReach(8081)).toEqual(everyone(() => false));
+        } else expect(read.props.drift).toEqual([]);
+        const closedPaths = (await publishedPortDefault.read(closed.id, closed.outs)).props.closedPaths as Record<Family, string[]>;
+        expect(closedPaths.ipv4).toEqual(["direct", "forward"]);
+        expect(closedPaths.ipv6).toEqual(proxyOnly ? expect.arrayContaining(["proxy"]) : ["direct", "forward"]);
+      } finally {
+        await sandbox!.daemon.docker(["rm", "-f", "later"]);
+      }
+
+      await publishedPort.delete(allow.id, allow.outs);
+      await publishedPortDefault.delete(closed.id, (await publishedPortDefault.read(closed.id, closed.outs)).props);
+      expect(await reach()).toEqual(expected(() => true, !dockerDropsDirectAccess(engine)));
     });
   });
 });
