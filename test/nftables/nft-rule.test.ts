@@ -67,6 +67,8 @@ describe("parseNftRule", () => {
       [match("==", saddr, { set: ["10.0.0.1", "10.0.0.2"] }), { drop: null }],
       // the whole-word compare nft 1.0.6 makes of `ct status != dnat`: not our `! dnat`
       [match("!=", { ct: { key: "status" } }, "dnat"), { drop: null }],
+      // `ct status == dnat`: the status word is exactly DNAT, not our `ct status dnat` (op "in": the bit is set)
+      [match("==", { ct: { key: "status" } }, "dnat"), { drop: null }],
       [match("==", { payload: { protocol: "tcp", field: "dport" } }, 80), { reject: { type: "tcp reset" } }],
       // not in the order we write: nft would print it differently from our text
       [match("==", { meta: { key: "iifname" } }, "eth0"), match("==", saddr, "10.0.0.1"), { drop: null }],
