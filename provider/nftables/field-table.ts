@@ -235,7 +235,7 @@ function ctFlagsValue(value: string): NftValue {
 function readCtFlags(right: unknown, key: string): string | undefined {
   const words = typeof right === "string" ? [right] : Array.isArray(right) && right.every((w) => typeof w === "string") ? (right as string[]) : undefined;
   const flags = words?.map((w) => w.toUpperCase());
-  if (!flags || flags.length === 0 || flags.some((f) => !(f in STATE_BITS) || STATUS_FLAGS.has(f) !== (key === "status"))) return undefined;
+  if (!flags || flags.length === 0 || flags.some((f) => !Object.hasOwn(STATE_BITS, f) || STATUS_FLAGS.has(f) !== (key === "status"))) return undefined;
   return CT_STATES.filter((s) => flags.includes(s)).join(",");
 }
 

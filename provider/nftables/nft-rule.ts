@@ -43,9 +43,9 @@ function writtenMatches(rule: Rule): WrittenMatch[] {
 }
 
 function verdictOf(rule: Rule, family: Family): string {
-  const verdict = VERDICTS[rule.target];
+  const verdict = Object.hasOwn(VERDICTS, rule.target) ? VERDICTS[rule.target] : undefined;
   const options = rule.targetOptions.join(" ");
-  const plain = rule.target === "REJECT" ? options === `--reject-with ${REJECT[family].option}` || options === "" : options === "";
+  const plain = options === (rule.target === "REJECT" ? `--reject-with ${REJECT[family].option}` : "");
   if (!verdict || !plain) throw new NftRenderError(`target ${[rule.target, ...rule.targetOptions].join(" ")} has no nft form here (ACCEPT, DROP, RETURN, and REJECT with ICMP port unreachable only)`);
   return verdict;
 }
@@ -54,8 +54,9 @@ function commentOf(rule: Rule): string | undefined {
   const comment = rule.matches.comment;
   if (!comment) return undefined;
   if (comment.negated || comment.value.includes('"') || comment.value.includes("\n")) throw new NftRenderError(`comment ${JSON.stringify(comment.value)} cannot be written in nft`);
-  if (comment.value.length > NFT_COMMENT_MAX) {
-    throw new NftRenderError(`the comment (ownership tag and note) has ${comment.value.length} characters; nftables allows ${NFT_COMMENT_MAX}: shorten the comment or the names`);
+  const bytes = Buffer.byteLength(comment.value);
+  if (bytes > NFT_COMMENT_MAX) {
+    throw new NftRenderError(`the comment (ownership tag and note) has ${bytes} characters; nftables allows ${NFT_COMMENT_MAX}: shorten the comment or the names`);
   }
   return comment.value;
 }

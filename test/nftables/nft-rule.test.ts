@@ -38,6 +38,9 @@ describe("renderNftRule", () => {
     expect(() => renderNftRule(buildRule({ action: "ACCEPT" }, "ipv4", `${TAG} ${"x".repeat(120)}`), "ipv4")).toThrow(/nftables allows 128/);
     const tcpReset: Rule = { chain: "DOCKER-USER", matches: {}, target: "REJECT", targetOptions: ["--reject-with", "tcp-reset"] };
     expect(() => renderNftRule(tcpReset, "ipv4")).toThrow(NftRenderError);
+    expect(() => renderNftRule({ ...tcpReset, targetOptions: ["--reject-with", "icmp6-port-unreachable"] }, "ipv4")).toThrow(NftRenderError);
+    expect(() => renderNftRule({ ...tcpReset, target: "toString", targetOptions: [] }, "ipv4")).toThrow(NftRenderError);
+    expect(() => renderNftRule({ ...tcpReset, target: "DOCKER", targetOptions: [] }, "ipv4")).toThrow(NftRenderError);
   });
 });
 
