@@ -210,7 +210,7 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
       const closed = await up(publishedPortDefault, { __owner: "every/path/default/closed" });
       expect(await reach()).toEqual(expected(() => false, false));
       // Containers reach a published port through the host's address (from Docker's bridge: RETURNed, untouched).
-      expect(await sandbox!.daemon.docker(["exec", "web", "wget", "-q", "-O", "-", "-T", "3", httpUrl(sandbox!.clients[0].targetV4, 8080)])).toBe(`${container.name}\n`);
+      expect(await sandbox!.daemon.docker(["exec", "web", "/bin/busybox", "timeout", "3", "/bin/busybox", "wget", "-q", "-O", "-", httpUrl(sandbox!.clients[0].targetV4, 8080)], { timeoutMs: 10_000 })).toBe(`${container.name}\n`);
 
       const allow = await up(publishedPort, { __owner: "every/path/port/allow0", hostPort: 8080, allowFrom: [sandbox!.clients[0].v4, sandbox!.clients[0].v6] });
       expect(await reach()).toEqual(expected((i) => i === 0, false));
