@@ -4,20 +4,22 @@ import type { Operation } from "./planner";
 /**
  * Says in words what a plan for one resource would repair, one message per
  * problem (a rule moved back into place is one problem, not a delete and an
- * insert).
+ * insert); `place` names where, when it is not iptables' filter table (e.g.
+ * `nftables`).
  */
-export function describePlan(family: Family, operations: readonly Operation[]): string[] {
+export function describePlan(family: Family, operations: readonly Operation[], place?: string): string[] {
   const moved = new Set(operations.flatMap((op) => (op.kind === "delete" && op.reason === "out of place" ? [op.text] : [])));
-  return operations.filter((op) => !(op.kind === "insert" && moved.has(op.text))).map((op) => describeDrift(family, op));
+  return operations.filter((op) => !(op.kind === "insert" && moved.has(op.text))).map((op) => describeDrift(family, op, place));
 }
 
 /**
  * Says in words what an operation would repair: planning a resource's
  * desired rules against the live chain and describing the plan is how drift
- * is detected, so `refresh` and `up` can never disagree about it.
+ * is detected, so `refresh` and `up` can never disagree about it. `place`
+ * names where (default: the operation's table, when it is not filter).
  */
-export function describeDrift(family: Family, op: Operation): string {
-  return `${op.table ? `${family} (${op.table} table)` : family}: ${whatToRepair(op)}`;
+export function describeDrift(family: Family, op: Operation, place = op.table && `${op.table} table`): string {
+  return `${place ? `${family} (${place})` : family}: ${whatToRepair(op)}`;
 }
 
 function whatToRepair(op: Operation): string {

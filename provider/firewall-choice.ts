@@ -1,6 +1,4 @@
-import { FAMILIES, type Family } from "./family";
-import { DOCKER_NFT_TABLE } from "./host-scripts";
-import type { NftOutput } from "./host-protocol";
+import { dockerOnNftables, type NftState } from "./nft-state";
 
 /**
  * Where a resource's rules live: `iptables` (DOCKER-USER and INPUT, beside
@@ -15,24 +13,14 @@ export type FirewallChoice = "auto" | Firewall;
 /** Every choice, for the schema. */
 export const FIREWALL_CHOICES = ["auto", "iptables", "nftables"] as const satisfies readonly FirewallChoice[];
 
-/** nftables' name of a family (`ip`, `ip6`). */
-export function nftFamily(family: Family): "ip" | "ip6" {
-  return family === "ipv4" ? "ip" : "ip6";
-}
-
-/** Whether Docker runs its firewall on nftables on the host as read: its `docker-bridges` table exists in a family. */
-export function dockerOnNftables(nft: NftOutput): boolean {
-  return FAMILIES.some((f) => nft.tables[`${nftFamily(f)} ${DOCKER_NFT_TABLE}`] !== undefined);
-}
-
 /** The firewall a choice means on the host as read: `auto` follows Docker. */
-export function firewallOf(nft: NftOutput, choice: FirewallChoice = "auto"): Firewall {
+export function firewallOf(nft: NftState, choice: FirewallChoice = "auto"): Firewall {
   if (choice !== "auto") return choice;
   return dockerOnNftables(nft) ? "nftables" : "iptables";
 }
 
 /** Why our nftables tables cannot be used on the host as read, in words naming what to install; `undefined` when they can. */
-export function nftUnusable(nft: NftOutput): string | undefined {
+export function nftUnusable(nft: NftState): string | undefined {
   if (nft.status === "missing") return "nft is not installed on this host (Debian and Ubuntu: apt-get install nftables)";
   if (nft.status === "no-json") return "nft on this host cannot print JSON (nft -j): install nftables 0.9.3 or later built with JSON support (Debian and Ubuntu: apt-get install nftables)";
   return undefined;

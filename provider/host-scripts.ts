@@ -4,6 +4,7 @@ import { FAMILIES, type Family } from "./family";
 import type { ApplyAnswer, ApplyWork, FamilyOutput, FirewallProtocol, NftOutput, ReadOutput } from "./host-protocol";
 import type { ExecResult, Host } from "./host/host";
 import { backendSuffix, type Backend } from "./iptables/backend";
+import { DOCKER_TABLE, OUR_TABLE } from "./nftables/names";
 
 /**
  * The host protocol (see host-protocol.ts) as sh scripts: the two commands
@@ -47,12 +48,6 @@ export const APPLY_EXIT = {
   /** `nft -f` failed after `nft -c` passed (nothing of it applied: nft is atomic); iptables was not touched yet. */
   nftFailed: 74,
 } as const;
-
-/** Our own nftables table's name, in the `ip` and `ip6` families (see nftables/). */
-export const NFT_TABLE = "pulumi-docker-firewall";
-
-/** Docker's nftables table (Docker 29's nftables backend), in the `ip` and `ip6` families. */
-export const DOCKER_NFT_TABLE = "docker-bridges";
 
 /** Where the host-side lock lives; `flock` on it serializes processes that write the firewall. */
 export const HOST_LOCK_PATH = "/run/pulumi-docker-firewall.lock";
@@ -127,14 +122,14 @@ const NFT_FUNCTIONS = `nft_table() {
 }
 nft_ours() {
   tables=$(nft -j list tables 2> /dev/null)
-  for f in ip ip6; do nft_table "$f" ${NFT_TABLE}; done
+  for f in ip ip6; do nft_table "$f" ${OUR_TABLE}; done
 }
 nft_fingerprint() { printf '%s\\n' "$1" | sha256sum | sed 's/ .*//'; }
 print_nft() {
   printf '#@pdf nft\\n'
   command -v nft > /dev/null || { printf '#@pdf nft missing\\n'; return 0; }
   tables=$(nft -j list tables 2> /dev/null) || { printf '#@pdf nft no-json\\n'; return 0; }
-  for f in ip ip6; do nft_table "$f" ${DOCKER_NFT_TABLE}; done
+  for f in ip ip6; do nft_table "$f" ${DOCKER_TABLE}; done
   ours=$(nft_ours)
   printf '%s\\n' "$ours"
   printf '#@pdf nft-fingerprint %s\\n' "$(nft_fingerprint "$ours")"

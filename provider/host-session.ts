@@ -1,13 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { HOST_JOBS, HostQueue, type QueuedItem, type WorkKind } from "./host-queue";
-import { chainOf, chainState, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
+import { chainOf, chainState, GUARDED_CHAINS, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
+import { nftStateOf, type NftState } from "./nft-state";
+import { NO_NFT_PLAN, nftRules, planNft, type NftPlan } from "./nft-plan";
+import { firewallOf, nftUnusable, type FirewallChoice } from "./firewall-choice";
 import { DOCKER_USER, dockerLayout } from "./docker/layout";
 import { FirewallError, HostError, RestoreError, TransactionError } from "./errors";
+import { describePlan } from "./drift";
 import { FAMILIES, type Family } from "./family";
-import { speaksProtocol, type FirewallProtocol, type NftOutput, type ReadOutput } from "./host-protocol";
+import { speaksProtocol, type FirewallProtocol, type ReadOutput } from "./host-protocol";
 import { scriptProtocol } from "./host-scripts";
 import type { Host } from "./host/host";
 import type { Backend } from "./iptables/backend";
@@ -28,7 +32,7 @@ export interface Snapshot extends Rulesets {
   /** The host's listening sockets (empty where `ss` is not installed). */
   readonly listeners: readonly Listener[];
   /** What nftables holds of Docker's tables (Docker's nftables backend) and ours, as read. */
-  readonly nft: NftOutput;
+  readonly nft: NftState;
 }
 
 /** One family's rules, per family. */
@@ -38,6 +42,12 @@ export type FamilyRules = Readonly<Record<Family, readonly OwnedRule[]>>;
 export interface ChangeRequest {
   /** The owner key of the resource (`<project>/<stack>/<kind>/<name>`). */
   readonly owner: string;
+  /**
+   * Which firewall its rules live in (see firewall-choice.ts); its rules in
+   * the other one are removed.
+   * @default "auto"
+   */
+  readonly firewall?: FirewallChoice;
   /**
    * Every rule the owner wants, per family, in its own order; or a function
    * that gives them for the host as read (when some rules follow what Docker
@@ -171,23 +181,21 @@ export class HostSession {
     const ticket = randomBytes(8).toString("hex");
     let before = await this.readSnapshot();
     for (let attempt = 1; ; attempt++) {
-      const wanted = changes.map((c) => ({ owner: c.owner, rules: rulesFor(c, before) }));
-      const refused = refuseUnavailable(before, wanted, this.host.name);
-      const doable = wanted.filter((c) => !refused.has(c.owner));
-      const operations = planAll(before, doable);
-      if (FAMILIES.every((f) => operations[f].length === 0)) return { snapshot: before, operations, unverified: refused };
-      const applied = await this.applyOperations(before, operations, "", ticket);
+      const placed = placeChanges(before, changes, this.host.name);
+      const plan = planPlaced(before, placed);
+      if (isEmptyPlan(plan)) return { snapshot: before, operations: plan.operations, unverified: placed.refused };
+      const applied = await this.applyOperations(before, plan, ticket);
       if (applied.conflict) {
         if (Date.now() - started > CONFLICT_BUDGET_MS) {
           const seconds = Math.round((Date.now() - started) / 1000);
-          throw new HostError(this.host.name, `the firewall kept changing for ${seconds} s while we applied (${attempt} attempts); is another tool rewriting DOCKER-USER, INPUT or FORWARD?`);
+          throw new HostError(this.host.name, `the firewall kept changing for ${seconds} s while we applied (${attempt} attempts); is another tool rewriting DOCKER-USER, INPUT or FORWARD, or our nftables tables?`);
         }
         before = applied.snapshot;
         continue;
       }
       const after = applied.snapshot;
-      const again = changes.filter((c) => !refused.has(c.owner)).map((c) => ({ owner: c.owner, rules: rulesFor(c, after) }));
-      return { snapshot: after, operations, unverified: new Map([...refused, ...verify(after, again, this.host.name)]) };
+      const again = placeChanges(after, changes.filter((c) => !placed.refused.has(c.owner)), this.host.name);
+      return { snapshot: after, operations: plan.operations, unverified: new Map([...placed.refused, ...again.refused, ...verify(after, again, this.host.name)]) };
     }
   }
 
@@ -201,14 +209,15 @@ export class HostSession {
    * test) and, for every other failure, once the host has been read back
    * to say what it holds (see {@link readBack}).
    */
-  private async applyOperations(before: Snapshot, operations: Record<Family, readonly Operation[]>, nft: string, ticket: string): Promise<Applied> {
-    const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6), nft };
+  private async applyOperations(before: Snapshot, plan: TransactionPlan, ticket: string): Promise<Applied> {
+    const { iptables: operations, nft } = plan;
+    const inputs = { ipv4: restoreInput(operations.ipv4), ipv6: restoreInput(operations.ipv6), nft: nft.script };
     const dropTables = (f: Family) => operations[f].flatMap((op) => (op.kind === "delete-table" ? [op.table ?? ("filter" as const)] : []));
     const work = {
       ipv4: { restore: inputs.ipv4, dropTables: dropTables("ipv4") },
       ipv6: { restore: inputs.ipv6, dropTables: dropTables("ipv6") },
       undoIpv4: inputs.ipv6 === "" ? "" : rollbackInput(before.ipv4, operations.ipv4),
-      nft,
+      nft: nft.script,
     };
     const answer = await this.firewall.apply({ fingerprints: before.fingerprints, nftFingerprint: before.nft.fingerprint, ticket, work });
     switch (answer.outcome) {
@@ -221,9 +230,9 @@ export class HostSession {
       case "rejected":
         throw restoreError(this.host.name, answer.family, inputs[answer.family], answer, "rejected the transaction (nothing was changed)");
       case "unfinished":
-        return this.readBack(before, operations, answer.what);
+        return this.readBack(before, plan, answer.what);
       case "failed":
-        return this.readBack(before, operations, answer.what, answer.family && { ...answer, family: answer.family, input: inputs[answer.family], rolledBack: answer.family === "ipv6" && inputs.ipv4 !== "" });
+        return this.readBack(before, plan, answer.what, answer.family && { ...answer, family: answer.family, input: inputs[answer.family], rolledBack: answer.family === "ipv6" && inputs.ipv4 !== "" });
     }
   }
 
@@ -236,7 +245,8 @@ export class HostSession {
    * (a change iptables refused, which fails alone); anything else is a
    * `TransactionError` that says what each family holds.
    */
-  private async readBack(before: Snapshot, operations: Record<Family, readonly Operation[]>, what: string, restore?: FailedRestore): Promise<Applied> {
+  private async readBack(before: Snapshot, plan: TransactionPlan, what: string, restore?: FailedRestore): Promise<Applied> {
+    const operations = plan.iptables;
     let now: Snapshot;
     try {
       now = await this.readSnapshot(true);
@@ -244,9 +254,11 @@ export class HostSession {
       throw new TransactionError(this.host.name, what, undefined, error instanceof Error ? error.message : String(error));
     }
     const changed = FAMILIES.filter((f) => operations[f].some((op) => op.kind !== "delete-table"));
-    const outcomes: Partial<Record<Family, FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
-    if (changed.every((f) => outcomes[f] === "applied")) return { conflict: false, snapshot: now };
-    if (restore && changed.every((f) => outcomes[f] === "not applied")) {
+    const outcomes: Partial<Record<Family | "nftables", FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
+    // nft applies a script whole or not at all: it is applied when planning it again finds nothing to do.
+    if (plan.nft.script !== "") outcomes.nftables = planNft(now.nft, plan.nftChanges).script === "" ? "applied" : "not applied";
+    if (Object.values(outcomes).every((o) => o === "applied")) return { conflict: false, snapshot: now };
+    if (restore && Object.values(outcomes).every((o) => o === "not applied")) {
       const rolledBack = restore.rolledBack ? "ipv4's part was rolled back, " : "";
       throw restoreError(this.host.name, restore.family, restore.input, restore, `failed after its test passed; ${rolledBack}nothing was changed (read back)`);
     }
@@ -356,7 +368,7 @@ export function snapshotOf(read: ReadOutput): Snapshot {
     fingerprints: { ipv4: read.ipv4.fingerprint ?? "", ipv6: read.ipv6.fingerprint ?? "" },
     unavailable: FAMILIES.filter((f) => read[f].fingerprint === undefined),
     listeners: parseListeners(read.listeners),
-    nft: read.nft,
+    nft: nftStateOf(read.nft),
   };
 }
 
@@ -379,16 +391,94 @@ function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[]
 
 /**
  * Reading back: after the transaction, planning each change again must
- * find nothing to do (but a table drop, which the host may not support).
- * Returns the changes for which it does not.
+ * find nothing to do, on iptables (but a table drop, which the host may not
+ * support) and in our nftables tables. Returns the changes for which it does not.
  */
-function verify(after: Rulesets, changes: readonly PlannedChange[], hostName: string): Map<string, FirewallError> {
+function verify(after: Snapshot, placed: PlacedChanges, hostName: string): Map<string, FirewallError> {
   const unverified = new Map<string, FirewallError>();
   const states = { ipv4: placeStates(after.ipv4), ipv6: placeStates(after.ipv6) };
-  for (const change of changes) {
-    const left = (f: Family) => planPlaces(after[f], states[f], [{ owner: change.owner, rules: change.rules[f] }], false);
+  placed.iptables.forEach((change, i) => {
+    const left = (f: Family) => [
+      ...planPlaces(after[f], states[f], [{ owner: change.owner, rules: change.rules[f] }], false),
+      ...(after.nft.status === "ready" ? planNft(after.nft, [placed.nft[i]]).operations[f] : []),
+    ];
     const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
-  }
+  });
   return unverified;
+}
+
+/** No rules in either family: what a change wants where its rules do not live. */
+const NO_RULES: FamilyRules = { ipv4: [], ipv6: [] };
+
+/**
+ * Where each change's rules go on the host as read, and the changes that
+ * cannot be made there. Every change that can be made is in both lists, in
+ * the same order: with its rules in the firewall it lives in, and with none
+ * in the other (so a resource whose firewall changed moves: its rules
+ * leave the one and come to the other in one transaction).
+ */
+export interface PlacedChanges {
+  readonly iptables: readonly PlannedChange[];
+  readonly nft: readonly PlannedChange[];
+  readonly refused: ReadonlyMap<string, FirewallError>;
+}
+
+/** Computes each change's rules for the host as read and the firewall they live in (see {@link PlacedChanges}). */
+export function placeChanges(snapshot: Snapshot, changes: readonly ChangeRequest[], hostName: string): PlacedChanges {
+  const wanted = changes.map((c) => ({ owner: c.owner, rules: rulesFor(c, snapshot), firewall: firewallOf(snapshot.nft, c.firewall) }));
+  const refused = refuseUnavailable(snapshot, wanted.filter((c) => c.firewall === "iptables"), hostName);
+  const unusable = nftUnusable(snapshot.nft);
+  for (const c of wanted.filter((c) => c.firewall === "nftables" && FAMILIES.some((f) => c.rules[f].length > 0))) {
+    if (unusable) {
+      refused.set(c.owner, new HostError(hostName, `${unusable}: our rules live in nftables tables here (Docker runs on nftables, or firewall: "nftables" was set)`));
+      continue;
+    }
+    try {
+      for (const f of FAMILIES) for (const chain of GUARDED_CHAINS) nftRules(c.rules[f], f, chain);
+    } catch (error) {
+      refused.set(c.owner, error instanceof FirewallError ? error : new FirewallError(String(error)));
+    }
+  }
+  const doable = wanted.filter((c) => !refused.has(c.owner));
+  return {
+    iptables: doable.map((c) => ({ owner: c.owner, rules: c.firewall === "iptables" ? c.rules : NO_RULES })),
+    nft: doable.map((c) => ({ owner: c.owner, rules: c.firewall === "nftables" ? c.rules : NO_RULES })),
+    refused,
+  };
+}
+
+/** One transaction's plan: iptables operations per family, our nftables tables' script, and both kinds of operation per family (for messages). */
+export interface TransactionPlan {
+  readonly iptables: Record<Family, readonly Operation[]>;
+  readonly nft: NftPlan;
+  /** The changes as the nft plan saw them, to plan again when reading back. */
+  readonly nftChanges: readonly PlannedChange[];
+  readonly operations: Record<Family, readonly Operation[]>;
+}
+
+/** Plans placed changes on iptables and in our nftables tables (where nft can be used). */
+export function planPlaced(snapshot: Snapshot, placed: PlacedChanges): TransactionPlan {
+  const iptables = planAll(snapshot, placed.iptables);
+  const nft = snapshot.nft.status === "ready" ? planNft(snapshot.nft, placed.nft) : NO_NFT_PLAN;
+  return { iptables, nft, nftChanges: placed.nft, operations: { ipv4: [...iptables.ipv4, ...nft.operations.ipv4], ipv6: [...iptables.ipv6, ...nft.operations.ipv6] } };
+}
+
+/**
+ * What an `up` would repair for one resource on the host as read, in
+ * words (see drift.ts): planning it and describing the plan is how drift is
+ * detected, so `refresh` and `up` never disagree. A change that cannot be
+ * made on the host says why.
+ */
+export function driftOf(snapshot: Snapshot, change: ChangeRequest, hostName: string): string[] {
+  const placed = placeChanges(snapshot, [change], hostName);
+  const refused = placed.refused.get(change.owner);
+  if (refused) return [refused.message];
+  const plan = planPlaced(snapshot, placed);
+  return FAMILIES.flatMap((f) => [...describePlan(f, plan.iptables[f].filter((op) => op.kind !== "delete-table")), ...describePlan(f, plan.nft.operations[f], "nftables")]);
+}
+
+/** Whether a plan changes nothing. */
+function isEmptyPlan(plan: TransactionPlan): boolean {
+  return FAMILIES.every((f) => plan.operations[f].length === 0);
 }

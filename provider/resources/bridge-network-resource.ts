@@ -4,10 +4,9 @@ import type { Connection } from "../connection";
 import { dockerLayout } from "../docker/layout";
 import { NETWORK_EXIT, networkCreateCommand, networkReadCommand, networkRemoveCommand } from "../docker/network-scripts";
 import { dockerBridgeRules, parseNetworkRead, subnetOf, type NetworkRead, type NetworkState } from "../docker/network-state";
-import { describePlan } from "../drift";
 import { formatPath, HostError, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
-import { planFamily, type FamilyRules, type Snapshot } from "../host-session";
+import { driftOf, type FamilyRules, type Snapshot } from "../host-session";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
 import type { HostSession } from "../host-session";
@@ -126,7 +125,7 @@ function removeNetwork(args: CheckedBridgeNetworkArgs): Promise<void> {
 
 /** Applies the policy for the network's bridge in one transaction and returns the outputs as read back. */
 async function applyPolicy(args: CheckedBridgeNetworkArgs, inputs: Props, network: NetworkState): Promise<Props> {
-  const { snapshot } = await sessionOf(args).apply({ owner: args.__owner, rules: bridgePolicyRules(args, network.bridgeName) });
+  const { snapshot } = await sessionOf(args).apply({ owner: args.__owner, firewall: args.firewall, rules: bridgePolicyRules(args, network.bridgeName) });
   return outputs(args, inputs, network, snapshot, []);
 }
 
@@ -193,7 +192,7 @@ function declaredOptions(args: CheckedBridgeNetworkArgs): [string, string, strin
 /** What the policy's rules lack on the host, in the words every rule resource uses. */
 function policyDrift(args: CheckedBridgeNetworkArgs, network: NetworkState, snapshot: Snapshot): string[] {
   const wanted: FamilyRules = bridgePolicyRules(args, network.bridgeName);
-  return FAMILIES.flatMap((f) => describePlan(f, planFamily(snapshot[f], [{ owner: args.__owner, rules: wanted[f] }]).filter((op) => op.kind !== "delete-table")));
+  return driftOf(snapshot, { owner: args.__owner, firewall: args.firewall, rules: wanted }, sessionOf(args).host.name);
 }
 
 /** What the policy does not enforce on this host. */

@@ -6,8 +6,10 @@ import type { MatchValue, Rule } from "../iptables/rule";
 import { renderRule } from "../iptables/rule";
 import { userTable, type GuardedChain } from "../chains";
 import { DOCKER_PROXY } from "../docker/listeners";
-import { portsOverlap, publishedPorts } from "../docker/published-ports";
-import { dockerLayout, DOCKER_USER } from "../docker/layout";
+import { dockerLayoutOf, publishedPortsOf } from "../docker/docker-on-host";
+import { portsOverlap } from "../docker/published-ports";
+import { DOCKER_USER } from "../docker/layout";
+import { firewallOf } from "../firewall-choice";
 import type { FamilyRules, Snapshot } from "../host-session";
 import { formatTag, parseTag } from "../ownership";
 import type { OwnedRule } from "../planner";
@@ -180,19 +182,23 @@ export function mangleWarning(family: Family): string {
 /**
  * What a `DockerUserRule` does and does not enforce on the host, as the
  * output `warnings`: a family where Docker writes no rules, a family where
- * DOCKER-USER lives in the mangle table, and ports that only
+ * DOCKER-USER lives in the mangle table, an ACCEPT in our nftables table
+ * (which does not override Docker's own rules), and ports that only
  * docker-proxy serves (through INPUT, never DOCKER-USER).
  */
 export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
   const families = familiesOf(args);
+  const firewall = firewallOf(snapshot.nft, args.firewall);
   const warnings: string[] = [];
   for (const family of typeof families === "string" ? [] : families) {
-    const layout = dockerLayout(snapshot[family]);
+    const layout = dockerLayoutOf(snapshot, family);
     const tool = family === "ipv4" ? "iptables" : "ip6tables";
-    if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
+    if (firewall === "nftables") {
+      if (args.action === "ACCEPT") warnings.push(`${family}: in our nftables table an ACCEPT only ends our chain: Docker's own nftables rules still decide (a DROP or REJECT is final)`);
+    } else if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
     else if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
     // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
-    const dnat = publishedPorts(snapshot[family], family);
+    const dnat = publishedPortsOf(snapshot, family);
     const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
     if (proxied.length > 0) {
       const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DOCKER_PROXY } from "../docker/listeners";
-import { dockerLayout } from "../docker/layout";
-import { portsOverlap, publishedPorts } from "../docker/published-ports";
+import { dockerLayoutOf, publishedPortsOf } from "../docker/docker-on-host";
+import { portsOverlap } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
 import type { FamilyRules, Snapshot } from "../host-session";
 import { interfaceField } from "../schema/fields";
@@ -62,7 +62,7 @@ export function publishedPortDefaultRules(args: CheckedPublishedPortDefaultArgs,
   const bridges = bridgePatterns(snapshot);
   const rules: EngineRuleMatch[] = [];
   for (const family of families) {
-    if (snapshot && !dockerLayout(snapshot[family]).managed) continue;
+    if (snapshot && !dockerLayoutOf(snapshot, family).managed) continue;
     const translated = { ...common, family, ctstate: ["DNAT" as const] };
     if (args.inInterface === undefined) rules.push(...bridges.map((bridge) => ({ ...translated, inInterface: bridge, action: "RETURN" as const })));
     rules.push({ ...translated, inInterface: args.inInterface, action: "DROP" });
@@ -81,7 +81,7 @@ export function publishedPortDefaultRules(args: CheckedPublishedPortDefaultArgs,
 function bridgePatterns(snapshot: Snapshot | undefined): string[] {
   const others = new Set<string>();
   for (const family of snapshot ? FAMILIES : []) {
-    for (const bridge of dockerLayout(snapshot![family]).bridges) if (bridge !== "docker0" && !bridge.startsWith("br-")) others.add(bridge);
+    for (const bridge of dockerLayoutOf(snapshot!, family).bridges) if (bridge !== "docker0" && !bridge.startsWith("br-")) others.add(bridge);
   }
   return [...DOCKER_BRIDGE_PATTERNS, ...[...others].sort()];
 }
@@ -89,7 +89,7 @@ function bridgePatterns(snapshot: Snapshot | undefined): string[] {
 /** The ports docker-proxy serves to outside clients (it listens, and Docker does not DNAT them in that family), per family and protocol, each once, sorted. */
 function proxyPorts(snapshot: Snapshot, families: readonly Family[]): { family: Family; protocol: "tcp" | "udp"; port: number }[] {
   const keys = new Map<string, { family: Family; protocol: "tcp" | "udp"; port: number }>();
-  const dnat = { ipv4: publishedPorts(snapshot.ipv4, "ipv4"), ipv6: publishedPorts(snapshot.ipv6, "ipv6") };
+  const dnat = { ipv4: publishedPortsOf(snapshot, "ipv4"), ipv6: publishedPortsOf(snapshot, "ipv6") };
   for (const l of snapshot.listeners) {
     const translated = dnat[l.family].some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port)));
     if (l.process === DOCKER_PROXY && families.includes(l.family) && !translated) keys.set(`${l.family} ${l.protocol} ${String(l.port).padStart(5, "0")}`, { family: l.family, protocol: l.protocol, port: l.port });
@@ -108,13 +108,13 @@ export function observePublishedPortDefault(args: CheckedPublishedPortDefaultArg
   const served: ServedPort[] = [];
   const closed: Partial<Record<Family, PortPath[]>> = {};
   for (const family of FAMILIES) {
-    const layout = dockerLayout(snapshot[family]);
-    for (const m of publishedPorts(snapshot[family], family)) {
+    const layout = dockerLayoutOf(snapshot, family);
+    for (const m of publishedPortsOf(snapshot, family)) {
       served.push({ family, path: "forward", address: m.bindAddress, port: m.hostPort, by: m.target });
       if (!layout.directAccessDropped.has(m.containerAddress)) served.push({ family, path: "direct", address: m.containerAddress, port: m.containerPort, by: m.target });
     }
     for (const l of snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY)) served.push({ family, path: "proxy", address: l.address, port: String(l.port), by: DOCKER_PROXY });
-    closed[family] = guardedPaths(snapshot, family, args.__owner, layout);
+    closed[family] = guardedPaths(snapshot, family, args.__owner);
   }
   return { outputs: { served, closedPaths: closed }, drift: [] };
 }

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { chainOf, chainState, GUARDED_PLACES, userTable } from "../chains";
+import { chainOf, userTable } from "../chains";
+import { dockerLayoutOf, publishedPortsOf } from "../docker/docker-on-host";
 import { DOCKER_PROXY, type Listener } from "../docker/listeners";
-import { dockerLayout, DOCKER_USER, type DockerLayout } from "../docker/layout";
-import { publishedPorts, portsOverlap, type PublishedMapping } from "../docker/published-ports";
+import { DOCKER_USER } from "../docker/layout";
+import { portsOverlap, type PublishedMapping } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
+import { firewallOf } from "../firewall-choice";
 import type { FamilyRules, Snapshot } from "../host-session";
-import { parseRule } from "../iptables/rule";
-import { tokenize } from "../iptables/tokens";
+import { ownedLiveRules } from "../live-rules";
 import { parseAddress } from "../schema/address";
 import { addressField, itemLimit, portOrRange } from "../schema/fields";
 import { mangleWarning, ownedRules, ruleMatchShape, type EngineRuleMatch } from "./docker-user-rule";
@@ -74,7 +75,7 @@ export function publishedPortRules(args: CheckedPublishedPortArgs, snapshot?: Sn
   const protocol = args.protocol ?? "tcp";
   const dropFamilies: readonly Family[] = args.family === undefined || args.family === "both" ? FAMILIES : [args.family];
   const common = { priority: args.priority, protocol, comment: args.comment } as const;
-  const managed = (f: Family) => (snapshot ? dockerLayout(snapshot[f]).managed : true);
+  const managed = (f: Family) => (snapshot ? dockerLayoutOf(snapshot, f).managed : true);
   const allowed = args.allowFrom.map((source) => ({ source, family: familyOf(source) }));
   const forward = { ...common, inInterface: args.inInterface, ctstate: ["DNAT" as const], originalDestinationPort: args.hostPort };
   const proxy = { ...common, chain: "INPUT" as const, destinationPort: args.hostPort };
@@ -103,12 +104,12 @@ function directGuards(args: CheckedPublishedPortArgs, snapshot: Snapshot, dropFa
   const protocol = args.protocol ?? "tcp";
   const keys = new Map<string, { family: Family; bridge: string; port: string }>();
   for (const family of dropFamilies) {
-    const layout = dockerLayout(snapshot[family]);
+    const layout = dockerLayoutOf(snapshot, family);
     for (const m of mappingsOf(args, snapshot, family)) {
       if (m.bridge && m.containerPort && !layout.directAccessDropped.has(m.containerAddress)) keys.set(`${family} ${m.bridge} ${m.containerPort}`, { family, bridge: m.bridge, port: m.containerPort });
     }
-    for (const live of chainState(snapshot[family], DOCKER_USER, layout, userTable(layout)).rules) {
-      const rule = live.tag?.owner === args.__owner ? parseRule(tokenize(live.text)) : undefined;
+    for (const live of ownedLiveRules(snapshot, family, args.__owner)) {
+      const rule = live.chain === DOCKER_USER ? live.rule : undefined;
       const bridge = rule?.matches.outInterface?.value;
       const port = rule?.matches.destinationPort?.value;
       if (rule?.matches.ctstate?.negated && bridge && port && rule.matches.protocol?.value === protocol) keys.set(`${family} ${bridge} ${port}`, { family, bridge, port });
@@ -133,7 +134,7 @@ function directGuards(args: CheckedPublishedPortArgs, snapshot: Snapshot, dropFa
 
 /** Docker's DNAT mappings of the port in a family. */
 function mappingsOf(args: CheckedPublishedPortArgs, snapshot: Snapshot, family: Family): PublishedMapping[] {
-  return publishedPorts(snapshot[family], family).filter((m) => m.protocol === (args.protocol ?? "tcp") && portsOverlap(m.hostPort, String(args.hostPort)));
+  return publishedPortsOf(snapshot, family).filter((m) => m.protocol === (args.protocol ?? "tcp") && portsOverlap(m.hostPort, String(args.hostPort)));
 }
 
 /** The sockets listening on the port. */
@@ -159,8 +160,9 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
   const guarded: Record<Family, PortPath[]> = { ipv4: [], ipv6: [] };
   const warnings: string[] = [];
   const drift: string[] = [];
+  const firewall = firewallOf(snapshot.nft, args.firewall);
   for (const family of FAMILIES) {
-    const layout = dockerLayout(snapshot[family]);
+    const layout = dockerLayoutOf(snapshot, family);
     for (const m of mappingsOf(args, snapshot, family)) {
       served.push({ family, path: "forward", address: m.bindAddress, port: m.hostPort, by: m.target });
       if (!layout.directAccessDropped.has(m.containerAddress)) served.push({ family, path: "direct", address: m.containerAddress, port: m.containerPort, by: m.target });
@@ -168,17 +170,17 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
     for (const l of listenersOf(args, snapshot).filter((l) => l.family === family)) {
       served.push({ family, path: "proxy", address: l.address, port: String(l.port), by: l.process ?? "a local process" });
     }
-    guarded[family] = guardedPaths(snapshot, family, args.__owner, layout);
+    guarded[family] = guardedPaths(snapshot, family, args.__owner);
     for (const path of new Set(served.filter((s) => s.family === family).map((s) => s.path))) {
       if (guarded[family].includes(path)) continue;
       const why = dropFamilies.includes(family) ? "" : ` (the resource's DROP covers ${dropFamilies.join(" and ")} only)`;
       drift.push(`${family}: port ${args.hostPort} is served on the ${path} path but not guarded${why}`);
     }
     if (!dropFamilies.includes(family)) continue;
-    if (!layout.managed && snapshot.unavailable.includes(family) === false) {
+    if (!layout.managed && (firewall === "nftables" || !snapshot.unavailable.includes(family))) {
       warnings.push(`${family}: Docker writes no ${family === "ipv4" ? "iptables" : "ip6tables"} rules on this host (off in daemon.json, or no Docker): only connections the host serves itself (docker-proxy, INPUT) are guarded; containers' own ${family === "ipv4" ? "IPv4" : "IPv6"} addresses are not filtered`);
     }
-    if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
+    if (firewall === "iptables" && userTable(layout) === "mangle") warnings.push(mangleWarning(family));
   }
   const forward = served.filter((s) => s.path === "forward");
   const proxies = served.filter((s) => s.path === "proxy");
@@ -198,19 +200,16 @@ export function observePublishedPort(args: CheckedPublishedPortArgs, snapshot: S
 }
 
 /**
- * The paths whose DROP of this owner is in place in a family: `proxy` in
- * INPUT; `forward` and `direct` in DOCKER-USER (in the table the layout
- * gives it), when FORWARD jumps there before Docker's rules.
+ * The paths whose DROP of this owner is in place and reached in a family:
+ * `proxy` in INPUT; `forward` and `direct` in DOCKER-USER (in the table
+ * the layout gives it, when FORWARD jumps there before Docker's rules); on
+ * nftables, in our `input` and `forward` base chains.
  */
-export function guardedPaths(snapshot: Snapshot, family: Family, owner: string, layout: DockerLayout): PortPath[] {
+export function guardedPaths(snapshot: Snapshot, family: Family, owner: string): PortPath[] {
   const paths = new Set<PortPath>();
-  for (const place of GUARDED_PLACES.filter((p) => p.chain === "INPUT" || p.table === userTable(layout))) {
-    const state = chainState(snapshot[family], place.chain, layout, place.table);
-    const reached = place.chain === "INPUT" || ((state.dockerJump || state.ourJump) && state.jumpFirst);
-    for (const rule of state.rules) {
-      if (rule.tag?.owner !== owner || !rule.text.endsWith(" -j DROP") || !reached) continue;
-      paths.add(place.chain === "INPUT" ? "proxy" : rule.text.includes("! --ctstate DNAT") ? "direct" : "forward");
-    }
+  for (const live of ownedLiveRules(snapshot, family, owner)) {
+    if (live.rule?.target !== "DROP" || !live.reached) continue;
+    paths.add(live.chain === "INPUT" ? "proxy" : live.rule.matches.ctstate?.negated ? "direct" : "forward");
   }
   return [...paths].sort();
 }

@@ -1,10 +1,9 @@
 import type { z } from "zod";
-import { chainState, GUARDED_PLACES, type LiveRule } from "../chains";
-import { dockerLayout } from "../docker/layout";
-import { describePlan } from "../drift";
+import type { LiveRule } from "../chains";
 import { formatPath, ValidationError } from "../errors";
 import { FAMILIES, type Family } from "../family";
-import { planFamily, type FamilyRules, type Snapshot } from "../host-session";
+import { driftOf, type FamilyRules, type Snapshot } from "../host-session";
+import { ownedLiveRules } from "../live-rules";
 import type { Connection } from "../connection";
 import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
@@ -119,7 +118,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
   const apply = async (inputs: Props): Promise<Props> => {
     const args = parseOrThrow(definition.schema, argumentsOf(inputs));
-    const { snapshot } = await session(args).apply({ owner: args.__owner, rules: (s) => definition.rules(args, s) });
+    const { snapshot } = await session(args).apply({ owner: args.__owner, firewall: args.firewall, rules: (s) => definition.rules(args, s) });
     return outputs(inputs, liveRules(snapshot, args.__owner), [], definition.observe?.(args, snapshot));
   };
 
@@ -164,8 +163,7 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
         if (!(error instanceof ValidationError)) throw error;
         return { id, props: outputs(props, live, [`the stored inputs no longer pass this version's checks: ${error.message}`]) };
       }
-      const wanted = definition.rules(args, snapshot);
-      const drift = FAMILIES.flatMap((f) => describePlan(f, planFamily(snapshot[f], [{ owner: target.__owner, rules: wanted[f] }]).filter((op) => op.kind !== "delete-table")));
+      const drift = driftOf(snapshot, { owner: target.__owner, firewall: args.firewall, rules: definition.rules(args, snapshot) }, session(target).host.name);
       return { id, props: outputs(props, live, drift, definition.observe?.(args, snapshot)) };
     },
 
@@ -187,16 +185,13 @@ function targetOf(key: (typeof TARGET_KEYS)[number], value: unknown): string {
   return String(value);
 }
 
-/** The owner's rules on the host, per family, in chain order (DOCKER-USER, in filter or mangle, then INPUT). */
+/** The owner's rules on the host, per family, in chain order (DOCKER-USER, in filter or mangle, then INPUT, then our nftables chains). */
 function liveRules(snapshot: Snapshot, owner: string): Record<Family, LiveRule[]> {
-  const of = (f: Family) => {
-    const layout = dockerLayout(snapshot[f]);
-    return GUARDED_PLACES.flatMap((place) => chainState(snapshot[f], place.chain, layout, place.table).rules.filter((r) => r.tag?.owner === owner));
-  };
+  const of = (f: Family) => ownedLiveRules(snapshot, f, owner).map((r) => ({ text: r.text, tag: r.tag }));
   return { ipv4: of("ipv4"), ipv6: of("ipv6") };
 }
 
-/** `ruleText`: per family, the rules' lines as iptables-save prints them, one per line. */
+/** `ruleText`: per family, the rules' lines as iptables-save (or, in our nftables tables, nft) prints them, one per line. */
 function ruleText(rules: Record<Family, readonly LiveRule[]>): Partial<Record<Family, string>> {
   const text: Partial<Record<Family, string>> = {};
   for (const f of FAMILIES) if (rules[f].length > 0) text[f] = rules[f].map((r) => r.text).join("\n");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { NftOutput } from "../../provider/host-protocol";
+import { NO_NFT, type NftState } from "../../provider/nft-state";
 import type { Snapshot } from "../../provider/host-session";
 import { parseListeners } from "../../provider/docker/listeners";
 import { EMPTY_RULESET, parseSave, type Ruleset } from "../../provider/iptables/ruleset";
@@ -20,7 +20,7 @@ export function fixtureText(path: string): string {
 }
 
 /** A host snapshot from captures: per family a save text (or nothing), listeners as `ss -ltnp` printed them, and nftables' tables as read (none by default). */
-export function snapshotOf(v4: string | undefined, v6: string | undefined, listeners = "", nft: NftOutput = { status: "ready", tables: {}, fingerprint: "" }): Snapshot {
+export function snapshotOf(v4: string | undefined, v6: string | undefined, listeners = "", nft: NftState = { ...NO_NFT, status: "ready" }): Snapshot {
   return {
     ipv4: v4 ? parseSave(v4) : EMPTY_RULESET,
     ipv6: v6 ? parseSave(v6) : EMPTY_RULESET,
