@@ -256,7 +256,7 @@ export class HostSession {
     const changed = FAMILIES.filter((f) => operations[f].some((op) => op.kind !== "delete-table"));
     const outcomes: Partial<Record<Family | "nftables", FamilyOutcome>> = Object.fromEntries(changed.map((f) => [f, familyOutcome(before[f], operations[f], now[f])]));
     // nft applies a script whole or not at all: it is applied when planning it again finds nothing to do.
-    if (plan.nft.script !== "") outcomes.nftables = planNft(now.nft, plan.nftChanges).script === "" ? "applied" : "not applied";
+    if (plan.nft.script !== "") outcomes.nftables = FAMILIES.every((f) => planNft(now.nft, plan.nftChanges).operations[f].every((op) => op.kind === "delete-table")) ? "applied" : "not applied";
     if (Object.values(outcomes).every((o) => o === "applied")) return { conflict: false, snapshot: now };
     if (restore && Object.values(outcomes).every((o) => o === "not applied")) {
       const rolledBack = restore.rolledBack ? "ipv4's part was rolled back, " : "";
@@ -400,7 +400,7 @@ function verify(after: Snapshot, placed: PlacedChanges, hostName: string): Map<s
   placed.iptables.forEach((change, i) => {
     const left = (f: Family) => [
       ...planPlaces(after[f], states[f], [{ owner: change.owner, rules: change.rules[f] }], false),
-      ...(after.nft.status === "ready" ? planNft(after.nft, [placed.nft[i]]).operations[f] : []),
+      ...(after.nft.status === "ready" ? planNft(after.nft, [placed.nft[i]]).operations[f].filter((op) => op.kind !== "delete-table") : []),
     ];
     const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
@@ -475,7 +475,7 @@ export function driftOf(snapshot: Snapshot, change: ChangeRequest, hostName: str
   const refused = placed.refused.get(change.owner);
   if (refused) return [refused.message];
   const plan = planPlaced(snapshot, placed);
-  return FAMILIES.flatMap((f) => [...describePlan(f, plan.iptables[f].filter((op) => op.kind !== "delete-table")), ...describePlan(f, plan.nft.operations[f], "nftables")]);
+  return FAMILIES.flatMap((f) => [...describePlan(f, plan.iptables[f].filter((op) => op.kind !== "delete-table")), ...describePlan(f, plan.nft.operations[f].filter((op) => op.kind !== "delete-table"), "nftables")]);
 }
 
 /** Whether a plan changes nothing. */

@@ -29,7 +29,8 @@ export const NO_NFT_PLAN: NftPlan = { operations: { ipv4: [], ipv6: [] }, script
  * in our `forward` base chain, INPUT's in `input`, each rule written as
  * nft prints it. The script deletes by handle and inserts before the next
  * rule that stays, creates the table and chains when missing, and deletes
- * the table with its last rule.
+ * the table with its last rule (or, with the next change, a table of ours
+ * someone emptied).
  * @throws FirewallError when a rule cannot be written in nftables (see {@link nftRules})
  */
 export function planNft(state: NftState, changes: readonly PlannedChange[]): NftPlan {
@@ -51,6 +52,9 @@ export function planNft(state: NftState, changes: readonly PlannedChange[]): Nft
       operations[family].push(...plan.operations);
       chains[spec.name] = plan.result.map((r) => (handles.has(r) ? { handle: handles.get(r)! } : { text: r.text }));
     }
+    // A table of ours left with no rule at all (emptied by hand) goes with the next change.
+    const leftEmpty = table !== undefined && changes.length > 0 && table.chains.every((c) => c.rules.length === 0);
+    if (operations[family].length === 0 && leftEmpty) operations[family].push({ kind: "delete-table" });
     if (operations[family].length > 0) script += nftTransaction({ family, table, chains });
   }
   return { operations, script };

@@ -1,8 +1,10 @@
 /**
  * What you declare is what the packets get, on every Docker users run:
- * Debian's 20.10 and 26.1.5, 28.5.2, 29.7.2 (iptables backend), each with
- * default settings (IPv6 off on the bridge: docker-proxy serves [::]:8080
- * through INPUT) and with IPv6 on the bridge (DNAT in both families).
+ * Debian's 20.10 and 26.1.5, 28.5.2, 29.7.2 (iptables backend), and 29.7.2
+ * on its nftables backend (no DOCKER-USER: our own nftables tables), each
+ * with default settings (IPv6 off on the bridge: docker-proxy serves
+ * [::]:8080 through INPUT) and with IPv6 on the bridge (DNAT in both
+ * families).
  *
  * For each, a real dockerd in a namespace (../support/docker-sandbox.ts)
  * publishes a busybox httpd with `-p 8080:80`; client 0 is allowed, client
@@ -12,9 +14,10 @@
  *
  * PublishedPort: before → create → container recreated (new address) →
  * dockerd restarted with no `up` (nothing opens, nothing drifts) →
- * DOCKER-USER flushed, refresh, `up` →
- * delete; then a create/delete cycle leaves every table of both families
- * byte for byte as it was. DockerUserRule: a DROP that holds across a
+ * our chain flushed by hand (DOCKER-USER, or our nftables forward chain),
+ * refresh, `up` → delete; then a create/delete cycle leaves every table of
+ * both families, and every nftables table, byte for byte as it was (ours
+ * gone). DockerUserRule: a DROP that holds across a
  * restart and comes back after a flush. PublishedPortDefault: every
  * published port closed to both clients, on every path, a port published
  * later too, a PublishedPort's allowlist let through, and containers still
@@ -27,7 +30,7 @@ import { dockerUserRule } from "../../provider/resources/docker-user-rule-resour
 import { publishedPortDefault } from "../../provider/resources/published-port-default-resource";
 import type { Props, ResourceEngine } from "../../provider/resources/rule-resource";
 import type { HttpdContainer } from "../support/docker-daemon";
-import { enginesUnderTest, type DockerEngine } from "../support/docker-engines";
+import { engineBackends, enginesUnderTest, type DockerEngine, type FirewallBackend } from "../support/docker-engines";
 import { DockerSandbox, httpUrl } from "../support/docker-sandbox";
 
 /** Seconds a fetch that should be dropped is given before it counts as blocked. */
@@ -35,13 +38,30 @@ const DROPPED_AFTER_S = 2;
 
 interface Combination {
   readonly engine: DockerEngine;
+  readonly backend: FirewallBackend;
   readonly ipv6: boolean;
 }
 
-const COMBINATIONS: Combination[] = enginesUnderTest().flatMap((engine) => [
-  { engine, ipv6: false },
-  { engine, ipv6: true },
-]);
+const COMBINATIONS: Combination[] = enginesUnderTest().flatMap((engine) =>
+  engineBackends(engine).flatMap((backend) => [
+    { engine, backend, ipv6: false },
+    { engine, backend, ipv6: true },
+  ]),
+);
+
+/** Where our forwarded-traffic rules live: DOCKER-USER, or our nftables forward chain. */
+const ourForwardChain = (backend: FirewallBackend) => (backend === "nftables" ? "our nftables forward chain" : "DOCKER-USER");
+
+/** Flushes our forwarded-traffic rules by hand, in both families, wherever they live (20.10 with IPv6: DOCKER-USER in mangle). */
+async function flushOurForwardChain(sandbox: DockerSandbox, backend: FirewallBackend): Promise<void> {
+  for (const family of FAMILIES) {
+    if (backend === "nftables") await sandbox.target.run(["nft", "flush", "chain", family === "ipv4" ? "ip" : "ip6", "pulumi-docker-firewall", "forward"]);
+    else for (const table of ["filter", "mangle"]) await sandbox.target.exec([family === "ipv4" ? "iptables" : "ip6tables", "-t", table, "-F", "DOCKER-USER"]);
+  }
+}
+
+/** The start of a drift message for a missing rule of ours in a family, on a backend. */
+const missing = (family: Family, backend: FirewallBackend) => (backend === "nftables" ? `^${family} \\(nftables\\): missing: ` : `^${family}: missing: -A `);
 
 /** Docker drops direct access to containers itself from 28 on (raw PREROUTING). */
 const dockerDropsDirectAccess = (engine: DockerEngine) => engine === "28.5.2" || engine === "29.7.2";
@@ -56,7 +76,7 @@ async function up(engine: ResourceEngine, args: Props): Promise<{ id: string; ou
   return engine.create(inputs);
 }
 
-describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engine, ipv6 }) => {
+describe.each(COMBINATIONS)("Docker $engine ($backend), IPv6 on the bridge: $ipv6", ({ engine, backend, ipv6 }) => {
   let sandbox: DockerSandbox | undefined;
   let container: HttpdContainer;
   const families: Family[] = ["ipv4", "ipv6"];
@@ -85,19 +105,26 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
     return out;
   }
 
-  /** Every table of both families as iptables-save prints them, without timestamps and counters. */
-  async function saveAll(): Promise<Record<Family, string>> {
+  /**
+   * Every table of both families as iptables-save prints them and, on the
+   * nftables backend, every nftables table as nft prints it, without
+   * timestamps and counters. (On the iptables backend, iptables-nft leaves
+   * the empty INPUT base chain it registered for our rules in nft's view;
+   * iptables-save shows it either way.)
+   */
+  async function saveAll(): Promise<Record<Family | "nft", string>> {
     const save = async (family: Family) =>
       (await sandbox!.target.run([family === "ipv4" ? "iptables-save" : "ip6tables-save"]))
         .split("\n")
         .filter((l) => !l.startsWith("#"))
         .map((l) => l.replace(/ \[\d+:\d+\]$/, ""))
         .join("\n");
-    return { ipv4: await save("ipv4"), ipv6: await save("ipv6") };
+    const nft = backend === "nftables" ? (await sandbox!.target.run(["nft", "list", "ruleset"])).replace(/ counter packets \d+ bytes \d+/g, " counter") : "";
+    return { ipv4: await save("ipv4"), ipv6: await save("ipv6"), nft };
   }
 
   beforeAll(async () => {
-    sandbox = await DockerSandbox.start({ engine, ipv6, clients: 2 });
+    sandbox = await DockerSandbox.start({ engine, ipv6, clients: 2, firewallBackend: backend });
     container = await sandbox.daemon.runHttpd("web", "8080:80", { restart: true });
     setHostFactory(() => sandbox!.target);
   }, 120_000);
@@ -149,13 +176,11 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
       if (engine === "20.10" && ipv6) expect(read.props.warnings).toEqual([expect.stringMatching(/^ipv6: .*our DOCKER-USER lives in the mangle table/)]);
     });
 
-    test("DOCKER-USER flushed by hand: refresh reports it, `up` puts it back, only client 0 again", async () => {
-      // Wherever our DOCKER-USER is: filter, or mangle where Docker makes none (20.10 with IPv6).
-      for (const family of FAMILIES) {
-        for (const table of ["filter", "mangle"]) await sandbox!.target.exec([family === "ipv4" ? "iptables" : "ip6tables", "-t", table, "-F", "DOCKER-USER"]);
-      }
+    test(`${ourForwardChain(backend)} flushed by hand: refresh reports it, \`up\` puts it back, only client 0 again`, async () => {
+      await flushOurForwardChain(sandbox!, backend);
       const read = await publishedPort.read(id, outs);
-      expect(read.props.drift).toEqual(expect.arrayContaining([expect.stringMatching(/^ipv4: missing: -A DOCKER-USER .*-j DROP$/)]));
+      const droppedRule = backend === "nftables" ? " drop comment \"pdf:every/path/port/web:500:\\d+\"$" : "DOCKER-USER .*-j DROP$";
+      expect(read.props.drift).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`${missing("ipv4", backend)}.*${droppedRule}`))]));
       ({ outs } = await publishedPort.update(id, read.props, args()));
       expect(await reach()).toEqual(expected((i) => i === 0, false));
       expect((await publishedPort.read(id, outs)).props.drift).toEqual([]);
@@ -166,7 +191,7 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
       expect(await reach()).toEqual(expected(() => true, !dockerDropsDirectAccess(engine)));
     });
 
-    test("create then delete leaves every table of both families byte for byte as it was", async () => {
+    test("create then delete leaves every table of both families (and on nftables, every nft table) byte for byte as it was", async () => {
       const before = await saveAll();
       const created = await up(publishedPort, args());
       await publishedPort.delete(created.id, created.outs);
@@ -183,7 +208,8 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
       await sandbox!.daemon.restart();
       container = await sandbox!.daemon.waitForHttpd("web");
       expect([await v4(0), await v4(1)]).toEqual([`${container.name}\n`, undefined]);
-      await sandbox!.target.exec(["iptables", "-F", "DOCKER-USER"]);
+      if (backend === "nftables") await sandbox!.target.run(["nft", "flush", "chain", "ip", "pulumi-docker-firewall", "forward"]);
+      else await sandbox!.target.exec(["iptables", "-F", "DOCKER-USER"]);
       expect(await v4(1)).toBe(`${container.name}\n`);
       const read = await dockerUserRule.read(rule.id, rule.outs);
       expect(read.id).toBe("");
@@ -222,7 +248,8 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
         expect(await portReach(8081)).toEqual({ ...everyone(() => false), ...(proxyOnly ? { "client0 ipv6": true, "client1 ipv6": true } : {}) });
         const read = await publishedPortDefault.read(closed.id, closed.outs);
         if (proxyOnly) {
-          expect(read.props.drift).toEqual([expect.stringMatching(/^ipv6: missing: -A INPUT ! -i lo -p tcp -m tcp --dport 8081 .*-j DROP$/)]);
+          const closesPort = backend === "nftables" ? ".*tcp dport 8081 .*drop comment .*" : "INPUT ! -i lo -p tcp -m tcp --dport 8081 .*-j DROP$";
+          expect(read.props.drift).toEqual([expect.stringMatching(new RegExp(`${missing("ipv6", backend)}${closesPort}`))]);
           await publishedPortDefault.update(closed.id, read.props, { __owner: "every/path/default/closed" });
           expect(await portReach(8081)).toEqual(everyone(() => false));
         } else expect(read.props.drift).toEqual([]);

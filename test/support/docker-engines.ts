@@ -173,3 +173,8 @@ function isExecutable(file: string): boolean {
     return false;
   }
 }
+
+/** The firewall backends an engine can use, its default first. */
+export function engineBackends(engine: DockerEngine): readonly FirewallBackend[] {
+  return TRAITS[engine].backends;
+}
