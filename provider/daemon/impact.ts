@@ -30,7 +30,10 @@ export function impactOf(args: ImpactInput): string[] {
     out.push(`ip: ${args.ip} becomes the address of ports published without one on the default bridge only (user-defined networks use com.docker.network.bridge.host_binding_ipv4); a container takes it when it starts`);
   }
   if (args.firewallBackend === "nftables") {
-    out.push('firewallBackend: "nftables": dockerd does not enable forwarding and refuses to start unless net.ipv4.ip_forward=1 (and net.ipv6.conf.all.forwarding=1 for IPv6) is set before it starts, e.g. in /etc/sysctl.d; it writes no DOCKER-USER chain (its own nftables tables instead)');
+    out.push('firewallBackend: "nftables": dockerd does not enable forwarding and refuses to start unless net.ipv4.ip_forward=1 (and net.ipv6.conf.all.forwarding=1 for IPv6) is set before it starts, e.g. in /etc/sysctl.d; it writes no DOCKER-USER chain (its own nftables tables instead): the rules of resources with firewall "auto" move to our own nftables tables at their next `up` (and back to DOCKER-USER when it returns to iptables)');
+  }
+  if (args.firewallBackend === "iptables") {
+    out.push('firewallBackend: "iptables": dockerd writes DOCKER-USER and its iptables rules again; the rules of resources with firewall "auto" move from our nftables tables to DOCKER-USER at their next `up`');
   }
   return out;
 }
