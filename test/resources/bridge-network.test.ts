@@ -5,6 +5,7 @@
  */
 import { bridgeNetworkSchema, bridgePolicyRules, createArguments, type CheckedBridgeNetworkArgs } from "../../provider/resources/bridge-network";
 import { bridgeNetwork } from "../../provider/resources/bridge-network-resource";
+import { nftRules } from "../../provider/nft-plan";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
 import { UNKNOWN } from "../../provider/schema/validate";
 
@@ -109,6 +110,18 @@ describe("BridgeNetwork's policy rules", () => {
 
   it("none without a policy", () => {
     expect(bridgePolicyRules(checked({}), "br-x")).toEqual({ ipv4: [], ipv6: [] });
+  });
+
+  it("on Docker's nftables backend, the same policy in our forward chain, as nft prints it", () => {
+    const rules = bridgePolicyRules(checked({ ipv6: true, allowOutboundTo: ["198.51.100.10/32"], allowInboundFrom: ["2001:db8:5::/48"] }), "br-x");
+    expect(nftRules(rules.ipv4, "ipv4").map((r) => r.text)).toEqual([
+      `iifname "br-x" oifname != "br-x" ct state established,related return comment "pdf:${OWNER}:500:0 outbound replies"`,
+      `ip daddr 198.51.100.10 iifname "br-x" oifname != "br-x" return comment "pdf:${OWNER}:500:1 outbound allowed"`,
+      `iifname "br-x" oifname != "br-x" drop comment "pdf:${OWNER}:500:2 outbound others"`,
+      `iifname != "br-x" oifname "br-x" ct state established,related return comment "pdf:${OWNER}:500:3 inbound replies"`,
+      `iifname != "br-x" oifname "br-x" drop comment "pdf:${OWNER}:500:5 inbound others"`,
+    ]);
+    expect(nftRules(rules.ipv6, "ipv6").map((r) => r.text)).toContain(`ip6 saddr 2001:db8:5::/48 iifname != "br-x" oifname "br-x" return comment "pdf:${OWNER}:500:4 inbound allowed"`);
   });
 });
 
