@@ -9,6 +9,7 @@ import { readNftTable, type NftLiveRule } from "../../provider/nftables/table-st
 import { formatTag } from "../../provider/ownership";
 import { buildRule, familiesOf, type EngineRuleMatch } from "../../provider/resources/docker-user-rule";
 import { Netns } from "../support/netns";
+import { COMMENT_CASES, EVERY_FIELD_CASES } from "../support/rule-cases";
 
 /*
  * What we render is what nft prints: every rule field, alone, negated and
@@ -102,29 +103,8 @@ const CASES: readonly Case[] = [
   { name: "ctstate SNAT,DNAT", args: { action: A, ctstate: ["DNAT", "SNAT"] } },
   { name: "not DNAT (notDnat)", args: { action: "DROP", notDnat: true } },
   { name: "original direction", args: { action: "DROP", originalDirection: true } },
-  { name: "comment with spaces", args: { action: A, comment: "allow  the office  VPN" } },
-  { name: "comment with every allowed symbol", args: { action: A, comment: "a.b,c:d/e_f+g=h@i%j#k-l" } },
-  { name: "comment with leading and trailing space", args: { action: A, comment: " padded " } },
-  {
-    name: "every field at once, v4",
-    args: {
-      family: "ipv4", priority: 10, action: "REJECT",
-      source: "10.0.0.0/8", destination: "172.17.0.2", sourceRange: "192.0.2.1-192.0.2.3", destinationRange: "172.17.0.2-172.17.0.9",
-      inInterface: "eth+", outInterface: "docker0", protocol: "tcp", destinationPort: [80, "8000:8010"],
-      originalSource: "192.0.2.0/24", originalDestination: "203.0.113.5", originalDestinationPort: 8080,
-      ctstate: ["NEW", "INVALID"], comment: "all fields",
-    },
-  },
-  {
-    name: "every field at once, v6, everything negatable negated",
-    args: {
-      family: "ipv6", priority: 999, action: "DROP",
-      source: "!2001:DB8::/64", destination: "!2001:db8:dd::242:ac11:2", sourceRange: "!2001:db8::1-2001:db8::3", destinationRange: "!2001:db8:dd::2-2001:db8:dd::9",
-      inInterface: "!eth0", outInterface: "!br-+", protocol: "udp", destinationPort: "53",
-      originalSource: "!2001:db8::/32", originalDestination: "!2001:db8:ffff::1", originalDestinationPort: "5000:5010",
-      ctstate: ["RELATED", "ESTABLISHED"], comment: "v6 all fields negated",
-    },
-  },
+  ...COMMENT_CASES,
+  ...EVERY_FIELD_CASES,
   { name: "PublishedPort forward ACCEPT", args: { action: A, source: "192.0.2.0/24", protocol: "tcp", ctstate: ["DNAT"], originalDestinationPort: 8080, comment: "web" } },
   { name: "PublishedPort forward DROP", args: { action: "DROP", inInterface: "eth0", protocol: "tcp", ctstate: ["DNAT"], originalDestinationPort: "8000:8010" } },
   { name: "PublishedPort proxy DROP", args: { action: "DROP", chain: "INPUT", inInterface: "!lo", protocol: "tcp", destinationPort: 8080, originalDirection: true } },

@@ -20,6 +20,7 @@ import {
 } from "../../provider/resources/docker-user-rule";
 import { CT_STATES } from "../../provider/schema/fields";
 import { Netns } from "../support/netns";
+import { COMMENT_CASES, EVERY_FIELD_CASES } from "../support/rule-cases";
 
 /*
  * What we render is what iptables prints: every rule field, alone, negated and
@@ -125,31 +126,10 @@ const CASES: readonly Case[] = [
   { name: "ctstate out of order", args: { action: A, ctstate: ["ESTABLISHED", "NEW"] } },
   { name: "ctstate all, reversed", args: { action: A, ctstate: [...CT_STATES].reverse() } },
   // comments: quoted by iptables-save, spaces kept
-  { name: "comment with spaces", args: { action: A, comment: "allow  the office  VPN" } },
-  { name: "comment with every allowed symbol", args: { action: A, comment: "a.b,c:d/e_f+g=h@i%j#k-l" } },
-  { name: "comment with leading and trailing space", args: { action: A, comment: " padded " } },
+  ...COMMENT_CASES,
   { name: "comment of 128 characters", args: { action: A, comment: "c".repeat(64) + " ".repeat(1) + "d".repeat(63) } },
   // combinations
-  {
-    name: "every field at once, v4",
-    args: {
-      family: "ipv4", priority: 10, action: "REJECT",
-      source: "10.0.0.0/8", destination: "172.17.0.2", sourceRange: "192.0.2.1-192.0.2.3", destinationRange: "172.17.0.2-172.17.0.9",
-      inInterface: "eth+", outInterface: "docker0", protocol: "tcp", destinationPort: [80, "8000:8010"],
-      originalSource: "192.0.2.0/24", originalDestination: "203.0.113.5", originalDestinationPort: 8080,
-      ctstate: ["NEW", "INVALID"], comment: "all fields",
-    },
-  },
-  {
-    name: "every field at once, v6, everything negatable negated",
-    args: {
-      family: "ipv6", priority: 999, action: "DROP",
-      source: "!2001:DB8::/64", destination: "!2001:db8:dd::242:ac11:2", sourceRange: "!2001:db8::1-2001:db8::3", destinationRange: "!2001:db8:dd::2-2001:db8:dd::9",
-      inInterface: "!eth0", outInterface: "!br-+", protocol: "udp", destinationPort: "53",
-      originalSource: "!2001:db8::/32", originalDestination: "!2001:db8:ffff::1", originalDestinationPort: "5000:5010",
-      ctstate: ["RELATED", "ESTABLISHED"], comment: "v6 all fields negated",
-    },
-  },
+  ...EVERY_FIELD_CASES,
   {
     name: "published-port allowlist (conntrack port + source range + ctstate)",
     args: { action: "ACCEPT", sourceRange: "192.0.2.10-192.0.2.20", originalDestinationPort: 8080, ctstate: ["NEW"], protocol: "tcp", comment: "web from office" },
