@@ -185,19 +185,38 @@ export function mangleWarning(family: Family): string {
  */
 export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
   const families = familiesOf(args);
-  const warnings: string[] = [];
-  for (const family of typeof families === "string" ? [] : families) {
-    const layout = dockerLayout(snapshot[family]);
-    const tool = family === "ipv4" ? "iptables" : "ip6tables";
-    if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
-    else if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
-    // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
-    const dnat = publishedPorts(snapshot[family], family);
-    const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
-    if (proxied.length > 0) {
-      const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
-      warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);
-    }
-  }
+  const warnings = (typeof families === "string" ? [] : families).flatMap((family) => familyWarnings(snapshot, family));
   return { outputs: { warnings }, drift: [] };
+}
+
+/**
+ * Per snapshot (never changed once read), the warnings of each family read
+ * so far. They depend on the host alone, and all the creates a transaction
+ * carries get its one snapshot: each family is read once per batch rather
+ * than once per create, which on a big host would scan its tables n times.
+ */
+const warningsBySnapshot = new WeakMap<Snapshot, Partial<Record<Family, readonly string[]>>>();
+
+/** The warnings every DockerUserRule in a family gets on the host as read (see {@link observeDockerUserRule}). */
+function familyWarnings(snapshot: Snapshot, family: Family): readonly string[] {
+  const known = warningsBySnapshot.get(snapshot) ?? {};
+  warningsBySnapshot.set(snapshot, known);
+  return (known[family] ??= readFamilyWarnings(snapshot, family));
+}
+
+/** What a family of the host as read does not let DOCKER-USER see, in words. */
+function readFamilyWarnings(snapshot: Snapshot, family: Family): string[] {
+  const warnings: string[] = [];
+  const layout = dockerLayout(snapshot[family]);
+  const tool = family === "ipv4" ? "iptables" : "ip6tables";
+  if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
+  else if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
+  // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
+  const dnat = publishedPorts(snapshot[family], family);
+  const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
+  if (proxied.length > 0) {
+    const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
+    warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);
+  }
+  return warnings;
 }
