@@ -392,16 +392,23 @@ function refuseUnavailable(snapshot: Snapshot, changes: readonly PlannedChange[]
 /**
  * Reading back: after the transaction, planning each change again must
  * find nothing to do, on iptables (but a table drop, which the host may not
- * support) and in our nftables tables. Returns the changes for which it does not.
+ * support) and in our nftables tables. Returns the changes for which it
+ * does not. When changes of distinct owners, planned all together, find
+ * nothing to do, neither does any one of them planned alone (its operations
+ * would be among the whole plan's), so each is planned alone only when
+ * something is left: a batch of n changes reads back in one plan, not n.
  */
 function verify(after: Snapshot, placed: PlacedChanges, hostName: string): Map<string, FirewallError> {
   const unverified = new Map<string, FirewallError>();
   const states = { ipv4: placeStates(after.ipv4), ipv6: placeStates(after.ipv6) };
+  const leftOf = (iptables: readonly PlannedChange[], nft: readonly PlannedChange[], f: Family) => [
+    ...planPlaces(after[f], states[f], iptables.map((c) => ({ owner: c.owner, rules: c.rules[f] })), false),
+    ...(after.nft.status === "ready" ? planNft(after.nft, nft).operations[f].filter((op) => op.kind !== "delete-table") : []),
+  ];
+  const distinct = new Set(placed.iptables.map((c) => c.owner)).size === placed.iptables.length;
+  if (distinct && FAMILIES.every((f) => leftOf(placed.iptables, placed.nft, f).length === 0)) return unverified;
   placed.iptables.forEach((change, i) => {
-    const left = (f: Family) => [
-      ...planPlaces(after[f], states[f], [{ owner: change.owner, rules: change.rules[f] }], false),
-      ...(after.nft.status === "ready" ? planNft(after.nft, [placed.nft[i]]).operations[f].filter((op) => op.kind !== "delete-table") : []),
-    ];
+    const left = (f: Family) => leftOf([change], [placed.nft[i]], f);
     const rest = FAMILIES.flatMap((f) => left(f).map((op) => `${f}: ${op.kind}${"text" in op ? ` ${op.text}` : ""}`));
     if (rest.length > 0) unverified.set(change.owner, new FirewallError(`${hostName}: the firewall reads back different from what was applied; still to do:\n  ${rest.join("\n  ")}`));
   });

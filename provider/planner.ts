@@ -69,11 +69,15 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
     chain.splice(i, 1);
   };
 
+  // How many times each text occurs from the current rule on: a later duplicate exists when the count is above 1.
+  const fromHere = countTexts(chain);
   for (let i = 0; i < chain.length; ) {
     const rule = chain[i];
+    const laterDuplicate = fromHere.get(rule.text)! > 1;
+    fromHere.set(rule.text, fromHere.get(rule.text)! - 1);
     if (!isChanging(rule)) i += 1;
     else if (!desired.get(rule.tag!.owner)!.has(rule.text)) remove(i, "not desired");
-    else if (chain.some((r, j) => j > i && r.text === rule.text)) remove(i, "duplicate");
+    else if (laterDuplicate) remove(i, "duplicate");
     else i += 1;
   }
   for (let i = 0; i < chain.length; ) {
@@ -83,8 +87,10 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
 
   const wanted = changes.flatMap((c) => c.rules).sort((a, b) => compareTags(a.tag, b.tag));
   const inserts: Operation[] = [];
+  const present = new Set(chain.map((r) => r.text));
   for (const rule of wanted) {
-    if (chain.some((r) => r.text === rule.text)) continue;
+    if (present.has(rule.text)) continue;
+    present.add(rule.text);
     const position = placeFor(chain, rule.tag);
     chain.splice(position, 0, { text: rule.text, tag: rule.tag });
     inserts.push({ kind: "insert", position: position + 1, text: rule.text });
@@ -105,6 +111,13 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
     cleanup.push({ kind: "delete-chain", chain: state.chain });
   }
   return { operations: [...prelude, ...operations, ...inserts, ...cleanup], result: chain };
+}
+
+/** How many times each rule text occurs in a chain (counting texts keeps planning a batch linear, not quadratic). */
+function countTexts(chain: readonly LiveRule[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of chain) counts.set(r.text, (counts.get(r.text) ?? 0) + 1);
+  return counts;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HostQueue, type WorkKind } from "../provider/host-queue";
+import { BATCH_MAX_WAIT_MS, BATCH_WINDOW_MS, HostQueue, type WorkKind } from "../provider/host-queue";
 import { HostSession } from "../provider/host-session";
 import { formatTag, parseTag } from "../provider/ownership";
 import { FakeHost } from "../provider/testing/fake-host";
@@ -41,6 +41,41 @@ describe("HostQueue", () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     await Promise.all([first, queue.submit(kind, "2"), queue.submit(kind, "3")]);
     expect(log).toEqual(["k: 1", "k: 2,3"]);
+  });
+
+  describe("gathering (fake timers)", () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it("keeps gathering while requests keep coming: ten requests 20 ms apart (180 ms in all) run as one batch", async () => {
+      const queue = new HostQueue();
+      const log: string[] = [];
+      const kind = recordingKind("k", log);
+      const answers: Promise<string>[] = [];
+      for (let i = 0; i < 10; i++) {
+        answers.push(queue.submit(kind, String(i)));
+        await jest.advanceTimersByTimeAsync(20);
+      }
+      await jest.advanceTimersByTimeAsync(BATCH_WINDOW_MS);
+      await Promise.all(answers);
+      expect(log).toEqual(["k: 0,1,2,3,4,5,6,7,8,9"]);
+    });
+
+    it("runs a steady stream's first batch at most BATCH_MAX_WAIT_MS after its first request", async () => {
+      const queue = new HostQueue();
+      const log: string[] = [];
+      const kind = recordingKind("k", log);
+      const answers: Promise<string>[] = [];
+      for (let i = 0; i < 80; i++) {
+        answers.push(queue.submit(kind, String(i)));
+        await jest.advanceTimersByTimeAsync(20);
+      }
+      await jest.advanceTimersByTimeAsync(BATCH_WINDOW_MS);
+      await Promise.all(answers);
+      expect(log.length).toBeGreaterThan(1);
+      // The requests of 0, 20, …, 980 ms: the batch runs at 1000 ms.
+      expect(log[0].split(",").length).toBe(BATCH_MAX_WAIT_MS / 20);
+    });
   });
 
   it("fails the requests a kind leaves open with what it threw, or as unanswered, and goes on with the next kind", async () => {

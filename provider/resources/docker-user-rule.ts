@@ -9,7 +9,7 @@ import { DOCKER_PROXY } from "../docker/listeners";
 import { dockerLayoutOf, publishedPortsOf } from "../docker/docker-on-host";
 import { portsOverlap } from "../docker/published-ports";
 import { DOCKER_USER } from "../docker/layout";
-import { firewallOf } from "../firewall-choice";
+import { firewallOf, type Firewall } from "../firewall-choice";
 import type { FamilyRules, Snapshot } from "../host-session";
 import { formatTag, parseTag } from "../ownership";
 import type { OwnedRule } from "../planner";
@@ -189,21 +189,41 @@ export function mangleWarning(family: Family): string {
 export function observeDockerUserRule(args: CheckedDockerUserRuleArgs, snapshot: Snapshot): Observation {
   const families = familiesOf(args);
   const firewall = firewallOf(snapshot.nft, args.firewall);
-  const warnings: string[] = [];
-  for (const family of typeof families === "string" ? [] : families) {
-    const layout = dockerLayoutOf(snapshot, family);
-    const tool = family === "ipv4" ? "iptables" : "ip6tables";
-    if (firewall === "nftables") {
-      if (args.action === "ACCEPT") warnings.push(`${family}: in our nftables table an ACCEPT only ends our chain: Docker's own nftables rules still decide (a DROP or REJECT is final)`);
-    } else if (!layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
-    else if (userTable(layout) === "mangle") warnings.push(mangleWarning(family));
-    // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
-    const dnat = publishedPortsOf(snapshot, family);
-    const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
-    if (proxied.length > 0) {
-      const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
-      warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);
-    }
-  }
+  const warnings = (typeof families === "string" ? [] : families).flatMap((family) => [
+    ...familyWarnings(snapshot, family, firewall),
+    ...(firewall === "nftables" && args.action === "ACCEPT" ? [`${family}: in our nftables table an ACCEPT only ends our chain: Docker's own nftables rules still decide (a DROP or REJECT is final)`] : []),
+  ]);
   return { outputs: { warnings }, drift: [] };
+}
+
+/**
+ * Per snapshot (never changed once read), the warnings of each family read
+ * so far. They depend on the host alone, and all the creates a transaction
+ * carries get its one snapshot: each family is read once per batch rather
+ * than once per create, which on a big host would scan its tables n times.
+ */
+const warningsBySnapshot = new WeakMap<Snapshot, Partial<Record<`${Firewall} ${Family}`, readonly string[]>>>();
+
+/** The warnings every DockerUserRule of a firewall in a family gets on the host as read (see {@link observeDockerUserRule}). */
+function familyWarnings(snapshot: Snapshot, family: Family, firewall: Firewall): readonly string[] {
+  const known = warningsBySnapshot.get(snapshot) ?? {};
+  warningsBySnapshot.set(snapshot, known);
+  return (known[`${firewall} ${family}`] ??= readFamilyWarnings(snapshot, family, firewall));
+}
+
+/** What a family of the host as read does not let our rules see, in words. */
+function readFamilyWarnings(snapshot: Snapshot, family: Family, firewall: Firewall): string[] {
+  const warnings: string[] = [];
+  const layout = dockerLayoutOf(snapshot, family);
+  const tool = family === "ipv4" ? "iptables" : "ip6tables";
+  if (firewall === "iptables" && !layout.managed) warnings.push(`${family}: Docker writes no ${tool} rules on this host (off in daemon.json, or no Docker): DOCKER-USER is reached through our own FORWARD jump`);
+  else if (firewall === "iptables" && userTable(layout) === "mangle") warnings.push(mangleWarning(family));
+  // docker-proxy beside a DNAT of the same port serves only the host itself and hairpin traffic; alone, it serves everyone.
+  const dnat = publishedPortsOf(snapshot, family);
+  const proxied = snapshot.listeners.filter((l) => l.family === family && l.process === DOCKER_PROXY && !dnat.some((m) => m.protocol === l.protocol && portsOverlap(m.hostPort, String(l.port))));
+  if (proxied.length > 0) {
+    const where = [...new Set(proxied.map((l) => `${family === "ipv6" ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`))].sort().join(", ");
+    warnings.push(`${family}: docker-proxy serves ${where}: those connections reach the host through INPUT and never pass DOCKER-USER; a PublishedPort guards every path to a port`);
+  }
+  return warnings;
 }

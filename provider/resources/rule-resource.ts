@@ -1,11 +1,11 @@
 import type { z } from "zod";
 import type { LiveRule } from "../chains";
-import { formatPath, ValidationError } from "../errors";
+import { formatPath, ValidationError, type ValidationIssue } from "../errors";
 import { FAMILIES, type Family } from "../family";
 import { driftOf, type FamilyRules, type Snapshot } from "../host-session";
 import { ownedLiveRules } from "../live-rules";
 import type { Connection } from "../connection";
-import { containsUnknown, findIssues, parseOrThrow } from "../schema/validate";
+import { containsUnknown, parseOrThrow, validate } from "../schema/validate";
 import { firewallIdentity, sessionFor } from "../sessions";
 import { storedTargetSchema, type resourceBaseShape } from "./resource-base";
 
@@ -124,16 +124,16 @@ export function ruleResource<A extends BaseArgs>(definition: RuleResourceDefinit
 
   return {
     async check(_olds, news) {
-      const issues = findIssues(definition.schema, argumentsOf(news));
-      if (issues.length === 0 && !containsUnknown(news)) {
+      const { value: args, issues } = validate(definition.schema, argumentsOf(news));
+      if (args !== undefined && !containsUnknown(news)) {
         try {
-          return { inputs: { ...news, ruleText: ruleText(definition.rules(parseOrThrow(definition.schema, argumentsOf(news)))) }, failures: [] };
+          return { inputs: { ...news, ruleText: ruleText(definition.rules(args)) }, failures: [] };
         } catch (error) {
           if (!(error instanceof ValidationError)) throw error;
-          issues.push(...error.issues);
+          return { inputs: news, failures: checkFailures(error.issues) };
         }
       }
-      return { inputs: news, failures: issues.map((i) => ({ property: formatPath(i.path), reason: i.message })) };
+      return { inputs: news, failures: checkFailures(issues) };
     },
 
     async diff(_id, olds, news) {
@@ -196,6 +196,11 @@ function ruleText(rules: Record<Family, readonly LiveRule[]>): Partial<Record<Fa
   const text: Partial<Record<Family, string>> = {};
   for (const f of FAMILIES) if (rules[f].length > 0) text[f] = rules[f].map((r) => r.text).join("\n");
   return text;
+}
+
+/** Validation issues as Pulumi's check failures. */
+function checkFailures(issues: readonly ValidationIssue[]): CheckFailure[] {
+  return issues.map((i) => ({ property: formatPath(i.path), reason: i.message }));
 }
 
 function withoutKeys(props: Props, keys: ReadonlySet<string>): Props {

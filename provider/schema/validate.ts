@@ -21,10 +21,22 @@ export function containsUnknown(value: unknown): boolean {
  * is reported whatever its value.
  */
 export function findIssues(schema: z.ZodType, input: Record<string, unknown>): ValidationIssue[] {
+  return [...validate(schema, input).issues];
+}
+
+/** What {@link validate} found: the parsed value when the input passed, else the problems to report. */
+export type Validation<T> = { readonly value: T; readonly issues: readonly [] } | { readonly value?: undefined; readonly issues: readonly ValidationIssue[] };
+
+/**
+ * Validates input once: its parsed value when it passes, else every problem
+ * {@link findIssues} reports (no problem, and no value, when the only ones
+ * are in values not known yet). For a `check` that needs both.
+ */
+export function validate<T>(schema: z.ZodType<T>, input: Record<string, unknown>): Validation<T> {
   const result = schema.safeParse(input);
-  if (result.success) return [];
+  if (result.success) return { value: result.data, issues: [] };
   const reportable = result.error.issues.filter((i) => i.code === "unrecognized_keys" || !(i.path.length > 0 && containsUnknown(input[String(i.path[0])])));
-  return toIssues(schema, reportable);
+  return { issues: toIssues(schema, reportable) };
 }
 
 /** Parses input or throws a `ValidationError` listing every problem. */
