@@ -1,7 +1,7 @@
 import { DOCKER_JUMP, DOCKER_USER, dockerLayout, type DockerLayout } from "./docker/layout";
 import { renderRule } from "./iptables/rule";
 import { chainRules, findTable, hasChain, ruleLine, type Ruleset } from "./iptables/ruleset";
-import type { Token } from "./iptables/tokens";
+import { tokenize, type Token } from "./iptables/tokens";
 import { parseTag, TAG_PREFIX, type RuleTag } from "./ownership";
 
 /**
@@ -118,6 +118,11 @@ export function chainOf(text: string): string {
 }
 
 /** The `--comment` argument of a rule, if it has one. */
+/** The tag of a saved rule line (`-A CHAIN …`); `undefined` when it is not ours. */
+export function tagOfLine(text: string): RuleTag | undefined {
+  return text.includes(TAG_PREFIX) ? parseTag(commentOf(tokenize(text))) : undefined;
+}
+
 export function commentOf(tokens: readonly Token[]): string | undefined {
   const i = tokens.findIndex((t) => t.text === "--comment" && !t.quoted);
   return i >= 0 ? tokens[i + 1]?.text : undefined;

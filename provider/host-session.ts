@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { HOST_JOBS, HostQueue, type QueuedItem, type WorkKind } from "./host-queue";
-import { chainOf, chainState, GUARDED_CHAINS, GUARDED_PLACES, OUR_JUMP, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
+import { chainOf, chainState, GUARDED_CHAINS, GUARDED_PLACES, OUR_JUMP, tagOfLine, userTable, type ChainState, type GuardedPlace, type GuardedTable } from "./chains";
 import { familyOutcome, type FamilyOutcome } from "./apply-outcome";
 import { rejectedLineNumber } from "./command-failure";
 import { parseListeners, type Listener } from "./docker/listeners";
 import { nftStateOf, type NftState } from "./nft-state";
+import { ownedLiveRules, ownersOnHost } from "./live-rules";
+import { stackOf } from "./ownership";
 import { NO_NFT_PLAN, nftRules, planNft, type NftPlan } from "./nft-plan";
 import { firewallOf, nftUnusable, type FirewallChoice } from "./firewall-choice";
 import { DOCKER_USER, dockerLayout } from "./docker/layout";
@@ -464,9 +466,15 @@ export interface TransactionPlan {
   readonly operations: Record<Family, readonly Operation[]>;
 }
 
-/** Plans placed changes on iptables and in our nftables tables (where nft can be used). */
+/**
+ * Plans placed changes on iptables and in our nftables tables (where nft
+ * can be used). On iptables, the other resources of the changes' stacks
+ * move with them, their rules kept as they are: when a foreign rule slipped
+ * above our block, every rule of the stack goes back above it in one
+ * transaction, so one `up` repairs it all.
+ */
 export function planPlaced(snapshot: Snapshot, placed: PlacedChanges): TransactionPlan {
-  const iptables = planAll(snapshot, placed.iptables);
+  const iptables = planAll(snapshot, [...placed.iptables, ...stackCompanions(snapshot, placed.iptables)]);
   const nft = snapshot.nft.status === "ready" ? planNft(snapshot.nft, placed.nft) : NO_NFT_PLAN;
   return { iptables, nft, nftChanges: placed.nft, operations: { ipv4: [...iptables.ipv4, ...nft.operations.ipv4], ipv6: [...iptables.ipv6, ...nft.operations.ipv6] } };
 }
@@ -482,7 +490,19 @@ export function driftOf(snapshot: Snapshot, change: ChangeRequest, hostName: str
   const refused = placed.refused.get(change.owner);
   if (refused) return [refused.message];
   const plan = planPlaced(snapshot, placed);
-  return FAMILIES.flatMap((f) => [...describePlan(f, plan.iptables[f].filter((op) => op.kind !== "delete-table")), ...describePlan(f, plan.nft.operations[f].filter((op) => op.kind !== "delete-table"), "nftables")]);
+  // The plan moves the stack's other resources too; each reports its own rules.
+  const its = (op: Operation) => op.kind !== "delete-table" && (!("text" in op) || tagOfLine(op.text)?.owner === change.owner);
+  return FAMILIES.flatMap((f) => [...describePlan(f, plan.iptables[f].filter(its)), ...describePlan(f, plan.nft.operations[f].filter((op) => op.kind !== "delete-table"), "nftables")]);
+}
+
+/** The other resources of the changes' stacks with rules on iptables here, each wanting its rules there as they are. */
+function stackCompanions(snapshot: Snapshot, changes: readonly PlannedChange[]): PlannedChange[] {
+  const stacks = new Set(changes.map((c) => stackOf(c.owner)));
+  const changing = new Set(changes.map((c) => c.owner));
+  const onIptables = (owner: string, f: Family) => ownedLiveRules(snapshot, f, owner).flatMap((r) => (r.firewall === "iptables" && r.tag ? [{ text: r.text, tag: r.tag }] : []));
+  return ownersOnHost(snapshot)
+    .filter((owner) => !changing.has(owner) && stacks.has(stackOf(owner)))
+    .map((owner) => ({ owner, rules: { ipv4: onIptables(owner, "ipv4"), ipv6: onIptables(owner, "ipv6") } }));
 }
 
 /** Whether a plan changes nothing. */

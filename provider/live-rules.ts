@@ -26,9 +26,19 @@ export interface OwnedLiveRule extends LiveRule {
  * backend), it has rules in both.
  */
 export function ownedLiveRules(snapshot: Snapshot, family: Family, owner: string): readonly OwnedLiveRule[] {
+  return indexOf(snapshot).get(owner)?.[family] ?? [];
+}
+
+/** Every owner with rules on the host as read, in either firewall. */
+export function ownersOnHost(snapshot: Snapshot): string[] {
+  return [...indexOf(snapshot).keys()];
+}
+
+/** The snapshot's owner index, made on first use. */
+function indexOf(snapshot: Snapshot): ReadonlyMap<string, Record<Family, OwnedLiveRule[]>> {
   let index = rulesByOwner.get(snapshot);
   if (!index) rulesByOwner.set(snapshot, (index = indexByOwner(snapshot)));
-  return index.get(owner)?.[family] ?? [];
+  return index;
 }
 
 /**

@@ -44,6 +44,11 @@ export function parseTag(comment: string | undefined): RuleTag | undefined {
   return { owner: m[1], name: m[2], priority: Number(m[3]), index: Number(m[4]), ...(m[5] ? { note: m[5] } : {}) };
 }
 
+/** The `<project>/<stack>` an owner key belongs to: the resources one `pulumi up` manages together. */
+export function stackOf(owner: string): string {
+  return owner.split("/", 2).join("/");
+}
+
 /** Our rules' order: priority, then resource name, then owner, then index. */
 export function compareTags(a: RuleTag, b: RuleTag): number {
   return a.priority - b.priority || compareStrings(a.name, b.name) || compareStrings(a.owner, b.owner) || a.index - b.index;

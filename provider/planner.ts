@@ -32,7 +32,7 @@ export type Operation = (
   | { readonly kind: "delete-jump" }
   | { readonly kind: "delete-chain"; readonly chain: string }
   | { readonly kind: "delete-table" }
-  | { readonly kind: "delete"; readonly text: string; readonly reason: DeleteReason }
+  | { readonly kind: "delete"; readonly text: string; readonly reason: DeleteReason; readonly below?: string }
   | { readonly kind: "insert"; readonly position: number; readonly text: string }
 ) & { readonly table?: "mangle" };
 
@@ -46,7 +46,9 @@ export interface ChainPlan {
  * Plans the smallest set of operations that turns a live guarded chain into
  * one holding exactly the desired rules of the changed owners, each once, at
  * its place: our rules form a block at the top ordered by their tags; a new
- * rule goes one past the last owned rule that sorts before it. For
+ * rule goes one past the last owned rule that sorts before it, and a rule of
+ * a changed owner below a foreign rule (with only changed owners' rules
+ * between) is moved above it. For
  * DOCKER-USER: where FORWARD does not jump to the chain, our tagged jump is
  * added; where Docker's jump sits below Docker's other rules (which would
  * bypass every rule in the chain) it is moved back to the top; when no rule of ours and
@@ -64,9 +66,18 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
   const chain = [...state.rules];
   const operations: Operation[] = [];
   // Called only on the first rule with its text, which is the one iptables deletes.
-  const remove = (i: number, reason: DeleteReason) => {
-    operations.push({ kind: "delete", text: chain[i].text, reason });
+  const remove = (i: number, reason: DeleteReason, below?: string) => {
+    operations.push({ kind: "delete", text: chain[i].text, reason, ...(below === undefined ? {} : { below }) });
     chain.splice(i, 1);
+  };
+  // The foreign rule above a rule of a changing owner with nothing between but rules of changing owners
+  // (which move too): our block belongs above it, unless a rule of an owner that is not changing pins it there.
+  const foreignAbove = (i: number): string | undefined => {
+    for (let j = i - 1; j >= 0; j--) {
+      if (chain[j].tag === undefined) return chain[j].text;
+      if (!isChanging(chain[j])) return undefined;
+    }
+    return undefined;
   };
 
   // How many times each text occurs from the current rule on: a later duplicate exists when the count is above 1.
@@ -81,7 +92,8 @@ export function planChain(state: ChainState, changes: readonly OwnerChange[]): C
     else i += 1;
   }
   for (let i = 0; i < chain.length; ) {
-    if (isChanging(chain[i]) && placeFor(chain, chain[i].tag!, i) !== i) remove(i, "out of place");
+    const below = isChanging(chain[i]) ? foreignAbove(i) : undefined;
+    if (isChanging(chain[i]) && (placeFor(chain, chain[i].tag!, i) !== i || below !== undefined)) remove(i, "out of place", below);
     else i += 1;
   }
 

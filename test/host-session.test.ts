@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OUR_JUMP } from "../provider/chains";
 import { RestoreError } from "../provider/errors";
-import { HostSession, type PlannedChange } from "../provider/host-session";
+import { driftOf, HostSession, type PlannedChange } from "../provider/host-session";
 import { formatTag, parseTag } from "../provider/ownership";
 import type { OwnedRule } from "../provider/planner";
 import { FakeHost } from "../provider/testing/fake-host";
@@ -17,6 +17,26 @@ const v4only = (name: string, r: OwnedRule): PlannedChange => ({ owner: `p/s/rul
 const userChain = (host: FakeHost) => host.save("ipv4").split("\n").filter((l) => l.startsWith("-A DOCKER-USER"));
 
 describe("HostSession (fake host)", () => {
+  it("one `up` repairs a foreign rule slipped above the stack's block: refresh reports every resource below it, and one change moves them all; another stack's rules are left alone", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
+    const session = new HostSession(host, "auto");
+    const other = { ...v4only("x", rule("x", 100)), owner: "q/t/rule/x", rules: { ipv4: [{ ...rule("x", 100), text: rule("x", 100).text.replace("p/s/rule/x", "q/t/rule/x"), tag: { ...rule("x", 100).tag, owner: "q/t/rule/x" } }], ipv6: [] } };
+    await Promise.all([session.apply(v4only("a", rule("a", 200))), session.apply(v4only("b", rule("b", 300)))]);
+    const foreign = "-A DOCKER-USER -s 192.0.2.99/32 -j ACCEPT";
+    host.edit("ipv4", `*filter\n-I DOCKER-USER 1 -s 192.0.2.99/32 -j ACCEPT\nCOMMIT\n`);
+    const snapshot = await session.read();
+    for (const [name, priority] of [["a", 200], ["b", 300]] as const) {
+      expect(driftOf(snapshot, v4only(name, rule(name, priority)), "fake")).toEqual([`ipv4: out of place, below the foreign rule ${foreign}: ${rule(name, priority).text}`]);
+    }
+    await session.apply(v4only("b", rule("b", 300)));
+    expect(userChain(host)).toEqual([rule("a", 200).text, rule("b", 300).text, foreign, "-A DOCKER-USER -j RETURN"]);
+    // Another stack's rule below the foreign one is never moved by this stack, and pins this stack's later rules below it.
+    await session.apply(other);
+    host.edit("ipv4", `*filter\n-D DOCKER-USER -s 192.0.2.99/32 -j ACCEPT\n-I DOCKER-USER 1 -s 192.0.2.99/32 -j ACCEPT\nCOMMIT\n`);
+    await session.apply(v4only("b", rule("b", 300)));
+    expect(userChain(host)).toEqual([foreign, other.rules.ipv4[0].text, rule("a", 200).text, rule("b", 300).text, "-A DOCKER-USER -j RETURN"]);
+  });
+
   it("reads once and applies once for a change, and not at all when nothing changes", async () => {
     const host = new FakeHost({ ipv4: DOCKER });
     const session = new HostSession(host, "auto");

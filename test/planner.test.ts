@@ -105,10 +105,24 @@ describe("planChain", () => {
     const intruder = foreign("-s 203.0.113.9/32 -j ACCEPT");
     const plan = planChain(state([intruder, owned("a"), RETURN]), [change("a", [owned("a")])]);
     expect(plan.operations).toEqual([
-      { kind: "delete", text: owned("a").text, reason: "out of place" },
+      { kind: "delete", text: owned("a").text, reason: "out of place", below: intruder.text },
       { kind: "insert", position: 1, text: owned("a").text },
     ]);
     expect(plan.result).toEqual([owned("a"), intruder, RETURN]);
+  });
+
+  it("a later rule is out of place below a foreign rule too, when only changing owners' rules lie between (so one plan of every owner moves them all)", () => {
+    const intruder = foreign("-s 203.0.113.9/32 -j ACCEPT");
+    const [a, b] = [owned("a", 100), owned("b", 200)];
+    // b alone: a, which is not changing, pins b below the intruder.
+    expect(planChain(state([intruder, a, b, RETURN]), [change("b", [b])]).operations).toEqual([]);
+    // a and b together: both move above it, in order.
+    const both = planChain(state([intruder, a, b, RETURN]), [change("a", [a]), change("b", [b])]);
+    expect(both.operations.filter((o) => o.kind === "delete")).toEqual([
+      { kind: "delete", text: a.text, reason: "out of place", below: intruder.text },
+      { kind: "delete", text: b.text, reason: "out of place", below: intruder.text },
+    ]);
+    expect(both.result).toEqual([a, b, intruder, RETURN]);
   });
 
   it("keeps a resource's own rules in index order", () => {

@@ -469,14 +469,14 @@ describe.each(BACKENDS)("HostSession on real iptables, %s backend", (backend) =>
       await iptables(ns, "ipv4", backend, "-R", DOCKER_USER, "1", ...altered);
       const alteredLine = v4.replace(/-j DROP$/, "-j ACCEPT");
       expect(await chain(ns, "ipv4", backend)).toEqual([alteredLine, DOCKER_RETURN, FOREIGN_B.line]);
-      expect(drift(await session.read(), web)).toEqual([`ipv4: differs from the declared rule: ${alteredLine}`, `ipv4: missing: ${v4}`]);
+      expect(drift(await session.read(), web)).toEqual([`ipv4: altered (action is ACCEPT, declared DROP): ${alteredLine}`]);
       await repair();
 
       // A foreign rule inserted above ours: ours moves back on top, the foreign rule is kept as typed.
       await iptables(ns, "ipv4", backend, "-I", DOCKER_USER, "1", ...FOREIGN_A.argv);
       const moved = driftOf(await session.read(), web);
-      expect(moved.operations).toEqual([`ipv4: out of place (a foreign or later rule is above it): ${v4}`, `ipv4: missing: ${v4}`]);
-      expect(moved.messages).toEqual([`ipv4: out of place (a foreign or later rule is above it): ${v4}`]);
+      expect(moved.operations).toEqual([`ipv4: out of place, below the foreign rule ${FOREIGN_A.line}: ${v4}`, `ipv4: missing: ${v4}`]);
+      expect(moved.messages).toEqual([`ipv4: out of place, below the foreign rule ${FOREIGN_A.line}: ${v4}`]);
       healthy.ipv4 = [v4, FOREIGN_A.line, DOCKER_RETURN, FOREIGN_B.line];
       await repair();
 

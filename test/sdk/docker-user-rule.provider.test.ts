@@ -451,7 +451,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
     const read = await target.host.read(resourceUrn, id, outputs, inputs);
     expect(read.id).toBe(id);
     expect(read.properties.ruleText).toEqual({ ipv4: altered });
-    expect(read.properties.drift).toEqual([`ipv4: differs from the declared rule: ${altered}`, `ipv4: missing: ${declared}`]);
+    expect(read.properties.drift).toEqual([`ipv4: altered (source is ! 192.168.0.0/16, declared ! 192.168.0.0/24): ${altered}`]);
 
     expect(await target.host.diff(resourceUrn, id, read.properties, inputs, { oldInputs: inputs })).toEqual({ ...NO_CHANGE, changes: true });
     const repaired = await target.host.update(resourceUrn, id, read.properties, inputs, { oldInputs: inputs });
@@ -466,7 +466,7 @@ describeAsRoot("quickstart: up, refresh after hand edits, destroy, in a namespac
     const read = await target.host.read(resourceUrn, id, outputs, inputs);
     expect(read.id).toBe(id);
     expect(read.properties.ruleText).toEqual({ ipv4: declared });
-    expect(read.properties.drift).toContain(`ipv4: out of place (a foreign or later rule is above it): ${declared}`);
+    expect(read.properties.drift).toContain(`ipv4: out of place, below the foreign rule ${FOREIGN}: ${declared}`);
 
     expect(await target.host.diff(resourceUrn, id, read.properties, inputs, { oldInputs: inputs })).toEqual({ ...NO_CHANGE, changes: true });
     const repaired = await target.host.update(resourceUrn, id, read.properties, inputs, { oldInputs: inputs });
