@@ -153,6 +153,8 @@ function walkHooks(hooks: readonly (readonly [string, string])[], packet: Packet
 /** The forwarded path: the first packet to the container, then its reply. */
 function forwardToContainer(snapshot: Snapshot, question: ConnectionQuestion, fresh: Packet, clients: AddressSet, address: string, port: number, dnatBy: DecidingRule, walk: Walker, out: ConnectionOutcome[]): void {
   const bridge = bridgeOf(snapshot, question.family, address);
+  const to = question.destination;
+  const neighbours = to.kind === "fixed" && isLoopback(question.family, to.value) ? `; only a neighbour on the same link can send a packet for ${to.text}` : "";
   const container = fixed(address, false);
   const conntrack = { ...fresh.conntrack, dnat: true, replySource: container, replySourcePort: port };
   const firstPacket: Packet = { ...fresh, destination: container, destinationPort: port, outInterface: bridge ?? null, conntrack };
@@ -176,18 +178,23 @@ function forwardToContainer(snapshot: Snapshot, question: ConnectionQuestion, fr
         reachable: true,
         path: "forward",
         decidedBy: part.acceptedBy,
-        reason: `DNATed by ${describe(dnatBy)} to ${address}:${port}${bridge ? ` on ${bridge}` : ""}; ${part.acceptedBy ? `accepted by ${describe(part.acceptedBy)}` : "no filter rule stops it"}; the reply gets back`,
+        reason: `DNATed by ${describe(dnatBy)} to ${address}:${port}${bridge ? ` on ${bridge}` : ""}; ${part.acceptedBy ? `accepted by ${describe(part.acceptedBy)}` : "no filter rule stops it"}; the reply gets back${neighbours}`,
       });
     }
   }
+}
+
+/** Whether an address is a loopback address of the family (`127.0.0.0/8`, `::1`). */
+function isLoopback(family: Family, value: bigint): boolean {
+  const loopback = parsePrefix(family === "ipv4" ? "127.0.0.0/8" : "::1/128", family) ?? [];
+  return loopback.some((r) => r.first <= value && value <= r.last);
 }
 
 /** The local path: the first packet to a socket of the host, then its reply. */
 function deliverLocally(snapshot: Snapshot, question: ConnectionQuestion, fresh: Packet, clients: AddressSet, destination: AddressRef, port: number, translated: boolean, walk: Walker, out: ConnectionOutcome[]): void {
   if (clients.length === 0) return;
   const { family } = question;
-  const loopback = family === "ipv4" ? "127.0.0.0/8" : "::1/128";
-  if (destination.kind === "fixed" && (parsePrefix(loopback, family) ?? []).some((r) => r.first <= destination.value && destination.value <= r.last) && question.inInterface !== "lo") {
+  if (destination.kind === "fixed" && isLoopback(family, destination.value) && question.inInterface !== "lo") {
     out.push({ clients, reachable: false, path: null, decidedBy: undefined, reason: `${destination.text} is a loopback address: the kernel drops packets for it that come from outside (martian destination)` });
     return;
   }
@@ -236,8 +243,7 @@ function listenerFor(listeners: readonly Listener[], family: Family, protocol: s
 function isLocal(snapshot: Snapshot, family: Family, address: string, destination: AddressRef): boolean {
   if (!isAddressOf(address, family)) return false;
   const value = addressValue(address);
-  const loopback = parsePrefix(family === "ipv4" ? "127.0.0.0/8" : "::1/128", family) ?? [];
-  if (loopback.some((r) => r.first <= value && value <= r.last)) return true;
+  if (isLoopback(family, value)) return true;
   if (destination.kind === "fixed" && destination.value === value) return true;
   return snapshot.listeners.some((l) => l.family === family && l.address === address);
 }

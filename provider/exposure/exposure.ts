@@ -1,7 +1,7 @@
 import { publishedPorts } from "../docker/published-ports";
 import { FAMILIES, type Family } from "../family";
 import type { Snapshot } from "../host-session";
-import { everyAddress, parsePrefix, sameSet, toPrefixes, union } from "./address-set";
+import { everyAddress, sameSet, toPrefixes, union } from "./address-set";
 import type { DecidingRule } from "./chain-walk";
 import { fixed, followConnection, type ConnectionOutcome, type ServicePath } from "./connection-path";
 import { interfaceLabel } from "./packet";
@@ -102,11 +102,7 @@ function portTargets(snapshot: Snapshot): PortTarget[] {
 function evaluateTarget(snapshot: Snapshot, target: PortTarget): ExposurePart[] {
   const { family } = target;
   const wildcard = family === "ipv4" ? "0.0.0.0" : "::";
-  const loopback = parsePrefix(family === "ipv4" ? "127.0.0.0/8" : "::1/128", family)!;
   const destination = target.boundOn === wildcard ? ({ kind: "host" } as const) : fixed(target.boundOn, true);
-  if (destination.kind === "fixed" && loopback.some((r) => r.first <= destination.value && destination.value <= r.last)) {
-    return [{ inInterface: null, sources: toPrefixes(everyAddress(family), family), reachable: false, path: null, reason: `bound on ${target.boundOn}: only the host itself can connect` }];
-  }
   const results = new Map<string, ConnectionOutcome[]>();
   const pending = ["\0"];
   while (pending.length > 0) {
