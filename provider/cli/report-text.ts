@@ -1,3 +1,5 @@
+import type { Family } from "../family";
+import { complement, parsePrefix, toPrefixes, union, type AddressSet } from "../exposure/address-set";
 import type { CanReachAnswer } from "../exposure/can-reach";
 import type { DecidingRule } from "../exposure/chain-walk";
 import type { ExposureEntry } from "../exposure/exposure";
@@ -25,7 +27,7 @@ export function exposureTable(entries: readonly ExposureEntry[]): string {
     for (const part of e.parts) {
       const verdict = part.reachable === true ? "" : part.reachable === false ? "blocked: " : "unknown: ";
       const on = part.inInterface === null ? "" : ` on ${part.inInterface}`;
-      rows.push([`${e.portRange ?? e.port}/${e.protocol}`, e.family, e.boundOn, part.path ?? "-", `${verdict}${summarise(part.sources)}${on}`, part.decidedBy ? ruleText(part.decidedBy) : part.reason]);
+      rows.push([`${e.portRange ?? e.port}/${e.protocol}`, e.family, e.boundOn, part.path ?? "-", `${verdict}${summarise(part.sources, e.family)}${on}`, part.decidedBy ? ruleText(part.decidedBy) : part.reason]);
     }
   }
   if (rows.length === 0) return "No published port and no listening socket found.";
@@ -33,9 +35,15 @@ export function exposureTable(entries: readonly ExposureEntry[]): string {
   return [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-/** Source prefixes for a table cell: `anywhere` for the whole space, else the first few. */
-function summarise(sources: readonly string[]): string {
-  if (sources.length === 1 && (sources[0] === "0.0.0.0/0" || sources[0] === "::/0")) return "anywhere";
-  const shown = sources.slice(0, 4).join(", ");
-  return sources.length > 4 ? `${shown} (+${sources.length - 4} more)` : shown;
+/** How many prefixes a table cell shows before it says how many more there are. */
+const SHOWN_PREFIXES = 4;
+
+/** Source prefixes for a table cell: `anywhere`, `anywhere except …` when that is shorter, else the first few. */
+function summarise(sources: readonly string[], family: Family): string {
+  const set = sources.reduce<AddressSet>((all, p) => union(all, parsePrefix(p, family) ?? []), []);
+  const others = toPrefixes(complement(set, family), family);
+  if (others.length === 0) return "anywhere";
+  const [word, shown] = others.length < sources.length ? ["anywhere except ", others] : ["", sources];
+  const listed = shown.slice(0, SHOWN_PREFIXES).join(", ");
+  return `${word}${listed}${shown.length > SHOWN_PREFIXES ? ` (+${shown.length - SHOWN_PREFIXES} more)` : ""}`;
 }
