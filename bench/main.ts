@@ -5,6 +5,7 @@
  */
 import { closeAllSessions } from "../provider/sessions";
 import { bigHost } from "./big-host";
+import { exposureOnBigHost } from "./exposure";
 import { parseAndPlan } from "./parse-and-plan";
 import { providerHostResources } from "./provider-host-resources";
 import { providerHostVsPerRule } from "./provider-host-vs-per-rule";
@@ -15,6 +16,7 @@ import { transactionVsPerRule } from "./transaction-vs-per-rule";
 /** The benchmarks, in the order they run. */
 const BENCHMARKS: readonly { readonly title: string; readonly run: () => Row[] | Promise<Row[]> }[] = [
   { title: "parse and plan, 50,000 rules", run: parseAndPlan },
+  { title: "exposure evaluator, 50,000 rules", run: exposureOnBigHost },
   { title: "500 rules, one transaction vs one process per rule (nft)", run: () => transactionVsPerRule("nft") },
   { title: "500 rules, one transaction vs one process per rule (legacy)", run: () => transactionVsPerRule("legacy") },
   { title: "100 resources over SSH (engine)", run: sshResources },

@@ -3,6 +3,7 @@ import { ruleLine, type Ruleset, type SavedRule, type Table } from "../iptables/
 import { intersect, subtract, union, type AddressSet } from "./address-set";
 import type { Packet } from "./packet";
 import { compileRule, type CompiledRule } from "./rule-matcher";
+import { cannotMatch } from "./rule-prefilter";
 
 /**
  * Walks a built-in chain of a table the way the kernel does (jumps,
@@ -110,6 +111,7 @@ function walkChain(walk: Walk, chain: string, clients: AddressSet, depth: number
   let returned: AddressSet = [];
   for (let position = 1; position <= rules.length && remaining.length > 0; position++) {
     const saved = rules[position - 1];
+    if (saved.line !== undefined && cannotMatch(saved.line, packet)) continue;
     const rule = compiledOf(saved, index, family);
     if (seen) for (const word of rule.interfaces) seen.add(word);
     let matched = remaining;
