@@ -18,7 +18,7 @@ let lab: ExposureLab | undefined;
 
 beforeAll(async () => {
   lab = await ExposureLab.create();
-  await lab.setRules(["-A DOCKER-USER -s 198.51.100.17/32 -j DROP", "-A DOCKER-USER -s 198.51.100.18/32 -m limit --limit 5/sec -j DROP"], []);
+  await lab.setRules("ipv4", ["-A DOCKER-USER -s 198.51.100.17/32 -j DROP", "-A DOCKER-USER -s 198.51.100.18/32 -m limit --limit 5/sec -j DROP"], []);
 });
 
 afterAll(async () => {
@@ -39,7 +39,7 @@ test("can-reach: reachable (exit 0), one line with the path and the deciding rul
 });
 
 test("can-reach: blocked (exit 1), naming the DOCKER-USER rule; --json has reachable, path, decidedBy and reason", async () => {
-  const line = await cli("can-reach", "--from", "198.51.100.17", "--in", clientA().hostInterface, "--to", clientA().hostAddress, "--port", String(FORWARDED_PORT));
+  const line = await cli("can-reach", "--from", "198.51.100.17", "--in", clientA().hostInterface, "--to", clientA().hostAddress.ipv4, "--port", String(FORWARDED_PORT));
   expect(line).toMatchObject({ code: 1, stdout: "blocked (forward) — filter DOCKER-USER #1: -A DOCKER-USER -s 198.51.100.17/32 -j DROP\n" });
   const json = await cli("can-reach", "--from", "198.51.100.17", "--in", clientA().hostInterface, "--port", String(FORWARDED_PORT), "--json");
   expect(json.code).toBe(1);
