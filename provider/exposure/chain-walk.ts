@@ -1,7 +1,7 @@
 import type { Family } from "../family";
 import { ruleLine, type Ruleset, type SavedRule, type Table } from "../iptables/ruleset";
 import { intersect, subtract, union, type AddressSet } from "./address-set";
-import type { Packet } from "./packet";
+import type { Packet, PortRef } from "./packet";
 import { compileRule, type CompiledRule } from "./rule-matcher";
 import { cannotMatch } from "./rule-prefilter";
 
@@ -93,6 +93,18 @@ export function walkBuiltin(ruleset: Ruleset, family: Family, tableName: string,
   return decided;
 }
 
+/**
+ * The port a DNAT sends a packet to: unchanged without ports, the one port
+ * given, the packet's own when it lies in the range (the kernel keeps a port
+ * that is in range, as with Docker's `8000-8010` ranges); `null` when the
+ * kernel would pick one.
+ */
+function translatedPort(ports: { first: number; last: number } | undefined, port: PortRef): number | undefined | null {
+  if (!ports) return undefined;
+  if (ports.first === ports.last) return ports.first;
+  return typeof port === "number" && ports.first <= port && port <= ports.last ? port : null;
+}
+
 /** What stays the same through one walk. */
 interface Walk {
   readonly index: TableIndex;
@@ -149,7 +161,16 @@ function walkChain(walk: Walk, chain: string, clients: AddressSet, depth: number
         decided.push({ clients: matched, verdict: { kind: target.kind, decidedBy: decidedBy() } });
         remaining = subtract(remaining, matched);
         break;
-      case "dnat":
+      case "dnat": {
+        const port = translatedPort(target.ports, packet.destinationPort);
+        const verdict: Verdict =
+          port === null
+            ? { kind: "unknown", decidedBy: decidedBy(), reason: `DNAT to ports ${target.ports!.first}-${target.ports!.last} of a packet for port ${String(packet.destinationPort)}: the kernel picks one of them` }
+            : { kind: "dnat", address: target.address, port, decidedBy: decidedBy() };
+        decided.push({ clients: matched, verdict });
+        remaining = subtract(remaining, matched);
+        break;
+      }
       case "redirect":
         decided.push({ clients: matched, verdict: { ...target, decidedBy: decidedBy() } });
         remaining = subtract(remaining, matched);

@@ -24,9 +24,13 @@ export interface ExposurePart {
 export interface ExposureEntry {
   readonly family: Family;
   readonly protocol: "tcp" | "udp";
-  /** The host port (the first of a published range). */
+  /** The host port (the first of the range the entry covers). */
   readonly port: number;
-  /** The published range as Docker's rule writes it (`8000:8010`), when it is one. */
+  /**
+   * The ports the entry covers when they are more than one (`8000:8010`):
+   * the ports of a published range that get the same answers (each port of a
+   * range is evaluated; the reasons are those of its first port).
+   */
   readonly portRange?: string;
   /** The address it is published or listens on (`0.0.0.0`, `::`, `127.0.0.1`). */
   readonly boundOn: string;
@@ -58,15 +62,32 @@ const NOT_INBOUND = new Set(["lo"]);
  * sources at once (see `followConnection` for the hooks and assumptions).
  */
 export function exposure(snapshot: Snapshot): ExposureEntry[] {
-  return portTargets(snapshot).map((target) => ({
-    family: target.family,
-    protocol: target.protocol,
-    port: target.port,
-    ...(target.portRange ? { portRange: target.portRange } : {}),
-    boundOn: target.boundOn,
-    servedBy: target.servedBy,
-    parts: evaluateTarget(snapshot, target),
-  }));
+  const entries: ExposureEntry[] = [];
+  for (const target of portTargets(snapshot)) {
+    const [first, last = first] = (target.portRange ?? String(target.port)).split(":").map(Number);
+    let run: { first: number; last: number; parts: ExposurePart[] } | undefined;
+    const flush = () => {
+      if (!run) return;
+      const { family, protocol, boundOn, servedBy } = target;
+      entries.push({ family, protocol, port: run.first, ...(run.last > run.first ? { portRange: `${run.first}:${run.last}` } : {}), boundOn, servedBy, parts: run.parts });
+    };
+    for (let port = first; port <= last; port++) {
+      const parts = evaluateTarget(snapshot, { ...target, port });
+      if (run && sameAnswers(run.parts, parts)) run.last = port;
+      else {
+        flush();
+        run = { first: port, last: port, parts };
+      }
+    }
+    flush();
+  }
+  return entries;
+}
+
+/** Whether two ports get the same answers (reasons aside, which name the port). */
+function sameAnswers(a: readonly ExposurePart[], b: readonly ExposurePart[]): boolean {
+  const key = (p: ExposurePart) => JSON.stringify([p.inInterface, p.sources, p.reachable, p.path, p.decidedBy]);
+  return a.length === b.length && a.every((p, i) => key(p) === key(b[i]));
 }
 
 /** The ports to evaluate, one per family, protocol, port and bind address, sorted. */

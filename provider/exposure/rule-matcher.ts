@@ -30,7 +30,7 @@ export type Target =
   | { readonly kind: "accept" | "drop" | "return" | "continue" }
   | { readonly kind: "unknown"; readonly reason: string }
   | { readonly kind: "jump" | "goto"; readonly chain: string }
-  | { readonly kind: "dnat"; readonly address: string | undefined; readonly port: number | undefined }
+  | { readonly kind: "dnat"; readonly address: string | undefined; /** The port range to translate to; `undefined` keeps the port. */ readonly ports: { readonly first: number; readonly last: number } | undefined }
   | { readonly kind: "redirect"; readonly port: number | undefined };
 
 /** A rule ready to evaluate. */
@@ -313,7 +313,7 @@ function targetOf(flag: string, words: readonly string[], family: Family, isChai
   if (name === "DNAT") {
     const to = options[options.indexOf("--to-destination") + 1];
     const parsed = to === undefined ? undefined : dnatDestination(to, family);
-    return parsed ? { kind: "dnat", ...parsed } : { kind: "unknown", reason: `DNAT to ${to ?? "?"} (address or port ranges are not followed)` };
+    return parsed ? { kind: "dnat", ...parsed } : { kind: "unknown", reason: `DNAT to ${to ?? "?"} (address ranges are not followed)` };
   }
   if (name === "REDIRECT") {
     const to = options[options.indexOf("--to-ports") + 1];
@@ -324,9 +324,10 @@ function targetOf(flag: string, words: readonly string[], family: Family, isChai
   return { kind: "unknown", reason: `target ${name} is not understood` };
 }
 
-/** `172.17.0.2:80`, `172.17.0.2`, `:80`, `[2001:db8::2]:80`, `2001:db8::2`; `undefined` for ranges. */
-function dnatDestination(to: string, family: Family): { address: string | undefined; port: number | undefined } | undefined {
-  const m = family === "ipv6" && !to.startsWith("[") ? /^([^-]*)()$/.exec(to) : /^\[?([^\]:-]*|[^\]-]*(?=\]))\]?(?::(\d+))?$/.exec(to);
+/** `172.17.0.2:80`, `172.17.0.2:8000-8010`, `172.17.0.2`, `:80`, `[2001:db8::2]:80`, `2001:db8::2`; `undefined` for address ranges. */
+function dnatDestination(to: string, family: Family): { address: string | undefined; ports: { first: number; last: number } | undefined } | undefined {
+  const m = family === "ipv6" && !to.startsWith("[") ? /^([^-]*)()()$/.exec(to) : /^\[?([^\]:-]*|[^\]-]*(?=\]))\]?(?::(\d+)(?:-(\d+))?)?$/.exec(to);
   if (!m) return undefined;
-  return { address: m[1] === "" ? undefined : m[1], port: m[2] === undefined || m[2] === "" ? undefined : Number(m[2]) };
+  const first = m[2] === undefined || m[2] === "" ? undefined : Number(m[2]);
+  return { address: m[1] === "" ? undefined : m[1], ports: first === undefined ? undefined : { first, last: m[3] === undefined || m[3] === "" ? first : Number(m[3]) } };
 }

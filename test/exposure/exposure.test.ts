@@ -62,3 +62,41 @@ describe("exposure on real captures", () => {
     expect(entry.parts.some((p) => p.reachable === true && p.path === "forward")).toBe(true);
   });
 });
+
+describe("exposure of a published port range", () => {
+  const ranged = snapshotOf(
+    [
+      "*nat",
+      ":PREROUTING ACCEPT [0:0]",
+      ":DOCKER - [0:0]",
+      "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+      "-A DOCKER -i docker0 -j RETURN",
+      "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8000:8010 -j DNAT --to-destination 172.17.0.2:8000-8010",
+      "COMMIT",
+      "*filter",
+      ":FORWARD DROP [0:0]",
+      ":DOCKER - [0:0]",
+      ":DOCKER-USER - [0:0]",
+      "-A FORWARD -j DOCKER-USER",
+      "-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+      "-A FORWARD -o docker0 -j DOCKER",
+      "-A FORWARD -i docker0 ! -o docker0 -j ACCEPT",
+      "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 8000:8010 -j ACCEPT",
+      "-A DOCKER-USER -p tcp -m tcp --dport 8005 -m conntrack --ctstate NEW -j DROP",
+      "COMMIT",
+      "",
+    ].join("\n"),
+    undefined,
+  );
+
+  it("keeps each port in the range, and splits the range where the answers differ", () => {
+    const entries = exposure(ranged);
+    // From docker0 itself nat DOCKER returns first and nothing listens: only the other interfaces are DNATed.
+    expect(entries.map((e) => [e.port, e.portRange, e.parts.filter((p) => p.inInterface !== "docker0").map((p) => p.reachable)])).toEqual([
+      [8000, "8000:8004", [true]],
+      [8005, undefined, [false]],
+      [8006, "8006:8010", [true]],
+    ]);
+    expect(entries[1].parts.find((p) => p.inInterface !== "docker0")?.decidedBy).toMatchObject({ chain: "DOCKER-USER", position: 1 });
+  });
+});
