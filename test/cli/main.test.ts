@@ -18,7 +18,16 @@ let lab: ExposureLab | undefined;
 
 beforeAll(async () => {
   lab = await ExposureLab.create();
-  await lab.setRules("ipv4", ["-A DOCKER-USER -s 198.51.100.17/32 -j DROP", "-A DOCKER-USER -s 198.51.100.18/32 -m limit --limit 5/sec -j DROP"], []);
+  await lab.setRules(
+    "ipv4",
+    [
+      "-A DOCKER-USER -s 198.51.100.17/32 -j DROP",
+      "-A DOCKER-USER -s 198.51.100.18/32 -m limit --limit 5/sec -j DROP",
+      // Client B's side of the host: what can-reach sees only when --to defaults to the host's address on --in.
+      "-A DOCKER-USER -m conntrack --ctorigdst 203.0.113.9/32 -j DROP",
+    ],
+    [],
+  );
 });
 
 afterAll(async () => {
@@ -32,7 +41,7 @@ function cli(...args: string[]): Promise<ExecResult> {
 
 const clientA = () => lab!.clients[0];
 
-test("can-reach: reachable (exit 0), one line with the path and the deciding rule; --to defaults to the host's address on --in", async () => {
+test("can-reach: reachable (exit 0), one line with the path and the deciding rule", async () => {
   const result = await cli("can-reach", "--from", "198.51.100.19", "--in", clientA().hostInterface, "--port", String(FORWARDED_PORT));
   expect(result).toMatchObject({ code: 0, stderr: "" });
   expect(result.stdout).toBe("reachable (forward) — filter DOCKER #1: -A DOCKER -d 203.0.113.2/32 ! -i ctr0 -o ctr0 -p tcp -m tcp --dport 80 -j ACCEPT\n");
@@ -49,6 +58,13 @@ test("can-reach: blocked (exit 1), naming the DOCKER-USER rule; --json has reach
     decidedBy: { table: "filter", chain: "DOCKER-USER", position: 1, text: "-A DOCKER-USER -s 198.51.100.17/32 -j DROP" },
     reason: expect.stringContaining("dropped by filter DOCKER-USER #1"),
   });
+});
+
+test("can-reach: --to defaults to the host's own address on --in (here one a rule names)", async () => {
+  const clientB = lab!.clients[1];
+  expect(clientB.hostAddress.ipv4).toBe("203.0.113.9");
+  const result = await cli("can-reach", "--from", "198.51.100.33", "--in", clientB.hostInterface, "--port", String(FORWARDED_PORT));
+  expect(result).toMatchObject({ code: 1, stdout: "blocked (forward) — filter DOCKER-USER #3: -A DOCKER-USER -m conntrack --ctorigdst 203.0.113.9 -j DROP\n" });
 });
 
 test("can-reach: a match it does not understand (limit) gives unknown (exit 2) and null in JSON", async () => {
