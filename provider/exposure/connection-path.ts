@@ -119,16 +119,21 @@ export function followConnection(snapshot: Snapshot, question: ConnectionQuestio
 
 type Walker = (table: string, chain: string, packet: Packet, clients: AddressSet) => VerdictPart[];
 
-/** Records the parts a walk dropped or could not decide; returns the clients it let through. */
+/**
+ * Records the parts a walk outside nat PREROUTING dropped or could not
+ * decide (a DNAT or REDIRECT there is not followed); returns the clients it
+ * let through.
+ */
 function stop(parts: readonly VerdictPart[], out: ConnectionOutcome[], path: ServicePath | null, what = "the connection"): AddressSet {
   let passed: AddressSet = [];
   for (const { clients, verdict } of parts) {
-    if (verdict.kind === "drop") {
-      out.push({ clients, reachable: false, path, decidedBy: verdict.decidedBy, reason: `${what} is dropped by ${describe(verdict.decidedBy)}` });
-    } else if (verdict.kind === "unknown") {
-      out.push({ clients, reachable: null, path, decidedBy: verdict.decidedBy, reason: `unknown: ${verdict.reason} in ${describe(verdict.decidedBy)}` });
-    } else {
+    if (verdict.kind === "accept") {
       passed = union(passed, clients);
+    } else if (verdict.kind === "drop") {
+      out.push({ clients, reachable: false, path, decidedBy: verdict.decidedBy, reason: `${what} is dropped by ${describe(verdict.decidedBy)}` });
+    } else {
+      const why = verdict.kind === "unknown" ? verdict.reason : `a ${verdict.kind === "dnat" ? "DNAT" : "REDIRECT"} outside nat PREROUTING is not followed`;
+      out.push({ clients, reachable: null, path, decidedBy: verdict.decidedBy, reason: `unknown: ${why} in ${describe(verdict.decidedBy)}` });
     }
   }
   return passed;
@@ -234,9 +239,8 @@ function deliverLocally(snapshot: Snapshot, question: ConnectionQuestion, fresh:
 function listenerFor(listeners: readonly Listener[], family: Family, protocol: string, destination: AddressRef, port: number): Listener | undefined {
   const wildcard = family === "ipv4" ? "0.0.0.0" : "::";
   const candidates = listeners.filter((l) => l.family === family && l.protocol === protocol && l.port === port);
-  const exact = destination.kind === "fixed" ? candidates.find((l) => l.address === destination.text) : undefined;
-  const found = exact ?? candidates.find((l) => l.address === wildcard);
-  return found;
+  const exact = destination.kind === "fixed" ? candidates.find((l) => isAddressOf(l.address, family) && addressValue(l.address) === destination.value) : undefined;
+  return exact ?? candidates.find((l) => l.address === wildcard);
 }
 
 /** Whether a DNAT destination is one of the host's own addresses (loopback, the address connected to, or one a socket listens on). */
