@@ -118,7 +118,8 @@ function portTargets(snapshot: Snapshot): PortTarget[] {
  * Follows the connection for every source on each inbound interface class:
  * first an interface no rule names, then every interface (or `+` prefix)
  * named by a rule the walks looked at, until the walks name no new one.
- * Classes with the same answers are reported once, as any interface.
+ * An interface whose answers are those of an interface no rule names is not
+ * listed apart; when none differs, the answers are for any interface.
  */
 function evaluateTarget(snapshot: Snapshot, target: PortTarget): ExposurePart[] {
   const { family } = target;
@@ -135,9 +136,11 @@ function evaluateTarget(snapshot: Snapshot, target: PortTarget): ExposurePart[] 
       if (!results.has(representative) && !pending.includes(representative) && !NOT_INBOUND.has(representative)) pending.push(representative);
     }
   }
-  const grouped = [...results].map(([iface, outcomes]) => ({ iface, parts: merge(outcomes) }));
-  const allSame = grouped.every((g) => sameParts(g.parts, grouped[0].parts));
-  const chosen = allSame ? [{ iface: null, parts: grouped[0].parts }] : grouped.sort((a, b) => (a.iface < b.iface ? 1 : -1));
+  // Interfaces that get the same answers as one no rule names are not listed apart: "any other interface" covers them.
+  const others = merge(results.get("\0")!);
+  const apart = [...results].filter(([iface]) => iface !== "\0").map(([iface, outcomes]) => ({ iface, parts: merge(outcomes) })).filter((g) => !sameParts(g.parts, others));
+  apart.sort((a, b) => (a.iface < b.iface ? -1 : 1));
+  const chosen: { iface: string | null; parts: ConnectionOutcome[] }[] = apart.length === 0 ? [{ iface: null, parts: others }] : [...apart, { iface: "\0", parts: others }];
   return chosen.flatMap(({ iface, parts }) =>
     parts.map((p) => ({
       inInterface: iface === null ? null : interfaceLabel(iface),
