@@ -3,7 +3,7 @@ import { ruleLine, type Ruleset, type SavedRule, type Table } from "../iptables/
 import { intersect, subtract, union, type AddressSet } from "./address-set";
 import type { Packet, PortRef } from "./packet";
 import { compileRule, type CompiledRule } from "./rule-matcher";
-import { cannotMatch } from "./rule-prefilter";
+import { cannotMatch, ruleGuard, type RuleGuard } from "./rule-prefilter";
 
 /**
  * Walks a built-in chain of a table the way the kernel does (jumps,
@@ -34,15 +34,21 @@ export interface VerdictPart {
   readonly verdict: Verdict;
 }
 
-/** A table's chains by name, each with its rules compiled on first use. */
+/** One chain's rules, with what the walks learn of each kept beside it (filled on first use). */
+interface ChainEntry {
+  readonly rules: readonly SavedRule[];
+  readonly guards: (RuleGuard | undefined)[];
+  readonly compiled: (CompiledRule | undefined)[];
+}
+
+/** A table's chains by name. */
 interface TableIndex {
   readonly name: string;
   readonly policies: ReadonlyMap<string, string>;
-  readonly chains: ReadonlyMap<string, readonly SavedRule[]>;
+  readonly chains: ReadonlyMap<string, ChainEntry>;
 }
 
 const indexes = new WeakMap<Table, TableIndex>();
-const compiled = new WeakMap<SavedRule, CompiledRule>();
 
 /** The deepest chain nesting followed; iptables itself refuses loops, so this only guards against a corrupt ruleset. */
 const MAX_DEPTH = 64;
@@ -50,25 +56,17 @@ const MAX_DEPTH = 64;
 function indexOf(table: Table): TableIndex {
   let index = indexes.get(table);
   if (!index) {
-    const chains = new Map<string, SavedRule[]>(table.chains.map((c) => [c.name, []]));
+    const lists = new Map<string, SavedRule[]>(table.chains.map((c) => [c.name, []]));
     for (const rule of table.rules) {
-      let list = chains.get(rule.chain);
-      if (!list) chains.set(rule.chain, (list = []));
+      let list = lists.get(rule.chain);
+      if (!list) lists.set(rule.chain, (list = []));
       list.push(rule);
     }
+    const chains = new Map<string, ChainEntry>([...lists].map(([name, rules]) => [name, { rules, guards: [], compiled: [] }]));
     index = { name: table.name, policies: new Map(table.chains.map((c) => [c.name, c.policy])), chains };
     indexes.set(table, index);
   }
   return index;
-}
-
-function compiledOf(rule: SavedRule, index: TableIndex, family: Family): CompiledRule {
-  let c = compiled.get(rule);
-  if (!c) {
-    c = compileRule(rule.tokens, family, (name) => index.chains.has(name));
-    compiled.set(rule, c);
-  }
-  return c;
 }
 
 /**
@@ -118,13 +116,15 @@ interface Walk {
 function walkChain(walk: Walk, chain: string, clients: AddressSet, depth: number): { decided: VerdictPart[]; returned: AddressSet } {
   const { index, family, packet, seen } = walk;
   const decided: VerdictPart[] = [];
-  const rules = index.chains.get(chain) ?? [];
+  const entry = index.chains.get(chain) ?? { rules: [], guards: [], compiled: [] };
+  const rules = entry.rules;
   let remaining = clients;
   let returned: AddressSet = [];
   for (let position = 1; position <= rules.length && remaining.length > 0; position++) {
     const saved = rules[position - 1];
-    if (saved.line !== undefined && cannotMatch(saved.line, packet)) continue;
-    const rule = compiledOf(saved, index, family);
+    const guard = (entry.guards[position - 1] ??= ruleGuard(ruleLine(saved)));
+    if (cannotMatch(guard, packet)) continue;
+    const rule = (entry.compiled[position - 1] ??= compileRule(saved.tokens, family, (name) => index.chains.has(name)));
     if (seen) for (const word of rule.interfaces) seen.add(word);
     let matched = remaining;
     let unknownWords: string | undefined;

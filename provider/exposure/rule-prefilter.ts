@@ -9,32 +9,47 @@ import { EPHEMERAL_PORTS, type Packet, type PortRef } from "./packet";
  * is never read, and anything unclear keeps the rule.
  */
 
+/** What a rule's text says of the protocol and destination ports it needs, read once per rule. */
+export interface RuleGuard {
+  /** The protocol of a plain `-p` (not negated). */
+  readonly protocol: string | undefined;
+  /** Each destination-port option: its ranges and whether it is negated. */
+  readonly ports: readonly { readonly ranges: readonly (readonly [number, number])[]; readonly negated: boolean }[];
+}
+
 /** The destination-port options of every module (`tcp`, `udp`, `multiport`, …). */
 const PORT_OPTIONS = [" --dport ", " --dports ", " --destination-port ", " --destination-ports "];
+/** Protocols whose packets the evaluator can tell apart from TCP and UDP ones. */
+const PROTOCOLS = new Set(["tcp", "udp", "icmp", "ipv6-icmp", "icmpv6", "sctp"]);
 
-/** Whether the rule's text shows a protocol or destination-port match the packet fails. */
-export function cannotMatch(line: string, packet: Packet): boolean {
+/** Reads a rule's guard out of its `-A …` text. */
+export function ruleGuard(line: string): RuleGuard {
   const quote = line.indexOf('"');
   const text = quote < 0 ? line : line.slice(0, quote);
-  const protocol = text.indexOf(" -p ");
-  if (protocol >= 0 && !negatedAt(text, protocol)) {
-    const value = wordAfter(text, protocol + 4);
-    if ((value === "tcp" || value === "udp" || value === "icmp" || value === "ipv6-icmp" || value === "sctp") && value !== packet.protocol) return true;
-  }
+  const at = text.indexOf(" -p ");
+  const value = at >= 0 && !negatedAt(text, at) ? wordAfter(text, at + 4) : undefined;
+  const ports: { ranges: [number, number][]; negated: boolean }[] = [];
   for (const option of PORT_OPTIONS) {
-    for (let at = text.indexOf(option); at >= 0; at = text.indexOf(option, at + 1)) {
-      const ranges = portRanges(wordAfter(text, at + option.length));
-      if (!ranges) continue;
-      const holds = portHolds(ranges, packet.destinationPort);
-      if (holds !== undefined && holds === negatedAt(text, at)) return true;
+    for (let i = text.indexOf(option); i >= 0; i = text.indexOf(option, i + 1)) {
+      const ranges = portRanges(wordAfter(text, i + option.length));
+      if (ranges) ports.push({ ranges, negated: negatedAt(text, i) });
     }
   }
-  return false;
+  return { protocol: value !== undefined && PROTOCOLS.has(value) ? value : undefined, ports };
+}
+
+/** Whether the guard shows the packet cannot match: another protocol, or a destination port outside (or, negated, inside) the rule's. */
+export function cannotMatch(guard: RuleGuard, packet: Pick<Packet, "protocol" | "destinationPort">): boolean {
+  if (guard.protocol !== undefined && guard.protocol !== packet.protocol) return true;
+  return guard.ports.some(({ ranges, negated }) => {
+    const holds = portHolds(ranges, packet.destinationPort);
+    return holds !== undefined && holds === negated;
+  });
 }
 
 /** Whether the option at `at` (its leading space) is preceded by `!`. */
 function negatedAt(text: string, at: number): boolean {
-  return at >= 2 && text.slice(at - 2, at) === " !";
+  return at >= 2 && text.charCodeAt(at - 1) === 0x21 && text.charCodeAt(at - 2) === 0x20;
 }
 
 function wordAfter(text: string, from: number): string {
@@ -42,21 +57,23 @@ function wordAfter(text: string, from: number): string {
   return text.slice(from, end < 0 ? text.length : end);
 }
 
-/** `80`, `1000:2000`, `80,443,8000:8010`; `undefined` for anything else (a service name). */
+/** `80`, `1000:2000`, `:1024`, `80,443,8000:8010`; `undefined` for anything else (a service name). */
 function portRanges(value: string): [number, number][] | undefined {
   const out: [number, number][] = [];
   for (const part of value.split(",")) {
-    const m = /^(\d*):?(\d*)$/.exec(part);
-    if (!m || part === "") return undefined;
-    const first = m[1] === "" ? 0 : Number(m[1]);
-    const last = part.includes(":") ? (m[2] === "" ? 65535 : Number(m[2])) : first;
+    const colon = part.indexOf(":");
+    const a = colon < 0 ? part : part.slice(0, colon);
+    const b = colon < 0 ? part : part.slice(colon + 1);
+    const first = a === "" ? 0 : Number(a);
+    const last = b === "" ? 65535 : Number(b);
+    if (part === "" || !Number.isInteger(first) || !Number.isInteger(last) || (colon < 0 && a === "")) return undefined;
     out.push([first, last]);
   }
   return out;
 }
 
 /** Whether the ranges hold the port; `undefined` when that depends on which ephemeral port. */
-function portHolds(ranges: readonly [number, number][], port: PortRef): boolean | undefined {
+function portHolds(ranges: readonly (readonly [number, number])[], port: PortRef): boolean | undefined {
   if (port !== "ephemeral") return ranges.some(([a, b]) => a <= port && port <= b);
   if (ranges.some(([a, b]) => a <= EPHEMERAL_PORTS.first && EPHEMERAL_PORTS.last <= b)) return true;
   if (ranges.every(([a, b]) => b < EPHEMERAL_PORTS.first || a > EPHEMERAL_PORTS.last)) return false;

@@ -1,5 +1,5 @@
 import type { Packet } from "../../provider/exposure/packet";
-import { cannotMatch } from "../../provider/exposure/rule-prefilter";
+import { cannotMatch, ruleGuard } from "../../provider/exposure/rule-prefilter";
 
 const client = { kind: "client" } as const;
 const packet = (destinationPort: Packet["destinationPort"], protocol: "tcp" | "udp" = "tcp"): Packet => ({
@@ -29,7 +29,9 @@ describe("cannotMatch (pruning by protocol and destination port, from the text)"
     ["-A DOCKER-USER -p tcp -m tcp --dport 40000 -j DROP", packet("ephemeral"), false],
     ['-A DOCKER-USER -m comment --comment "not --dport 443 really" -j DROP', packet(80), false],
     ["-A DOCKER-USER -p tcp -m tcp --dport http -j DROP", packet(80), false],
+    ["-A DOCKER-USER -p tcp -m tcp --dport :1024 -j DROP", packet(8080), true],
+    ["-A DOCKER-USER ! -p tcp -j DROP", packet(80), false],
   ])("%s, port %j", (line, p, expected) => {
-    expect(cannotMatch(line, p)).toBe(expected);
+    expect(cannotMatch(ruleGuard(line), p)).toBe(expected);
   });
 });
