@@ -9,6 +9,7 @@
  */
 import { closeAllSessions } from "../provider/sessions";
 import { bigHost } from "./big-host";
+import { exposureOnBigHost } from "./exposure";
 import { parseAndPlan } from "./parse-and-plan";
 import { providerHostResources } from "./provider-host-resources";
 import { providerHostVsPerRule } from "./provider-host-vs-per-rule";
@@ -26,6 +27,7 @@ interface Benchmark {
 /** The benchmarks, in the order they run. */
 const BENCHMARKS: readonly Benchmark[] = [
   { id: "parse-and-plan", title: "parse and plan, 50,000 rules", run: parseAndPlan },
+  { id: "exposure", title: "exposure evaluator, 50,000 rules", run: exposureOnBigHost },
   { id: "transaction-vs-per-rule-nft", title: "500 rules, one transaction vs one process per rule (nft)", run: () => transactionVsPerRule("nft") },
   { id: "transaction-vs-per-rule-legacy", title: "500 rules, one transaction vs one process per rule (legacy)", run: () => transactionVsPerRule("legacy") },
   { id: "ssh-resources", title: "100 resources over SSH (engine)", run: sshResources },
