@@ -1,3 +1,4 @@
+import { NO_NFT } from "../provider/nft-state";
 import { performance } from "node:perf_hooks";
 import { canReach } from "../provider/exposure/can-reach";
 import { exposure } from "../provider/exposure/exposure";
@@ -23,7 +24,7 @@ const TARGETS = { canReach: 100, report: 1000 } as const;
 export function exposureOnBigHost(): Row[] {
   const text = generateBigHost(SIZE);
   const rules = text.split("\n").filter((l) => l.startsWith("-A ")).length;
-  const snapshotOf = (): Snapshot => ({ ipv4: parseSave(text), ipv6: EMPTY_RULESET, fingerprints: { ipv4: "", ipv6: "" }, unavailable: [], listeners: [] });
+  const snapshotOf = (): Snapshot => ({ ipv4: parseSave(text), ipv6: EMPTY_RULESET, fingerprints: { ipv4: "", ipv6: "" }, unavailable: [], listeners: [], nft: NO_NFT });
   const parseMs = medianMs(RUNS, snapshotOf);
   const question = { from: "203.0.113.7", port: 8080 } as const;
 
