@@ -4,6 +4,8 @@
  * dynamic resources delegate to the engines exported here.
  */
 export type { Connection } from "./connection";
+export { read, plan, apply, exposure, canReach, type Target, type Plan } from "./api";
+export { CanReachQuestionError, openToEveryone, type CanReachAnswer, type CanReachQuestion, type ExposureEntry, type ExposurePart, type DecidingRule, type ServicePath } from "./exposure";
 export { FirewallError, ValidationError, HostError, CommandError, RestoreError, TransactionError, SaveParseError, type ValidationIssue } from "./errors";
 export type { Family } from "./family";
 export type { Host, ExecOptions, ExecResult } from "./host/host";

@@ -13,12 +13,11 @@
  * creates is removed at the end, also on failure.
  */
 import { FAMILIES } from "../../provider/family";
-import { planAll } from "../../provider/host-session";
-import { restoreInput } from "../../provider/iptables/restore-script";
+import { plan } from "../../provider/api";
 import { publishedPort } from "../../provider/resources/published-port-resource";
 import type { Props } from "../../provider/resources/rule-resource";
 import type { Connection } from "../../provider/connection";
-import { closeAllSessions, sessionFor } from "../../provider/sessions";
+import { closeAllSessions } from "../../provider/sessions";
 import { DockerSandbox, httpUrl } from "../../test/support/docker-sandbox";
 import { startSandboxSshd, type SandboxSshd } from "../../test/support/sandbox-sshd";
 import { daemonConfigStep } from "./daemon-config-step";
@@ -124,15 +123,15 @@ async function main(): Promise<void> {
 
 /** Prints what `up` would do: per family, the one iptables-restore transaction. */
 async function showPlan(connection: Connection, declared: readonly Declared[]): Promise<void> {
-  const snapshot = await sessionFor(connection).read();
-  const operations = planAll(snapshot, declared.map((d) => d.rules(d.inputs, snapshot)));
-  if (FAMILIES.every((f) => operations[f].length === 0)) {
+  const planned = await plan({ connection }, declared.map((d) => ({ owner: String(d.inputs.__owner), rules: (snapshot) => d.rules(d.inputs, snapshot).rules })));
+  if (FAMILIES.every((f) => planned.operations[f].length === 0)) {
     say("no changes");
     return;
   }
   for (const f of FAMILIES) {
-    if (operations[f].length > 0) say(`${f === "ipv4" ? "iptables" : "ip6tables"}-restore --noflush <<EOF\n${restoreInput(operations[f])}EOF`);
+    if (planned.restore[f] !== "") say(`${f === "ipv4" ? "iptables" : "ip6tables"}-restore --noflush <<EOF\n${planned.restore[f]}EOF`);
   }
+  if (planned.nft !== "") say(`nft -f - <<EOF\n${planned.nft}EOF`);
 }
 
 /** Prints, per family and table, DOCKER-USER, the jumps to it, and our rules elsewhere (INPUT). */

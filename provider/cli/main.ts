@@ -4,8 +4,8 @@
  * and why, read from its live firewall (the engine only, no Pulumi).
  */
 import { FirewallError } from "../errors";
-import { canReach, CanReachQuestionError } from "../exposure/can-reach";
-import { exposure } from "../exposure/exposure";
+import { canReach, exposure, read } from "../api";
+import { CanReachQuestionError } from "../exposure/can-reach";
 import type { Snapshot } from "../host-session";
 import { closeAllSessions, sessionFor, targetKey } from "../sessions";
 import type { Connection } from "../connection";
@@ -69,12 +69,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const snapshot = await readWithProgress(command.connection);
     if (command.kind === "exposure") {
-      const entries = exposure(snapshot);
+      const entries = await exposure(snapshot);
       process.stdout.write(command.json ? `${JSON.stringify(entries, null, 2)}\n` : `${exposureTable(entries)}\n`);
       return entries.some((e) => e.parts.some((p) => p.reachable === null)) ? EXIT.unknown : EXIT.ok;
     }
     const to = command.question.to ?? (command.question.inInterface ? await addressOn(command.connection, command.question.inInterface, command.question.from) : undefined);
-    const answer = canReach(snapshot, { ...command.question, ...(to ? { to } : {}) });
+    const answer = await canReach(snapshot, { ...command.question, ...(to ? { to } : {}) });
     process.stdout.write(command.json ? `${JSON.stringify(answer, null, 2)}\n` : `${canReachLine(answer)}\n`);
     return answer.reachable === true ? EXIT.ok : answer.reachable === false ? EXIT.blocked : EXIT.unknown;
   } catch (error) {
@@ -101,7 +101,7 @@ async function readWithProgress(connection: Connection | undefined): Promise<Sna
     process.stderr.write(`reading the firewall of ${targetKey(connection)}…${process.stderr.isTTY ? "" : "\n"}`);
   }, PROGRESS_AFTER_MS);
   try {
-    return await sessionFor(connection).read();
+    return await read({ connection });
   } finally {
     clearTimeout(timer);
     if (shown) process.stderr.write(process.stderr.isTTY ? ` ${((Date.now() - started) / 1000).toFixed(1)} s\n` : `read in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

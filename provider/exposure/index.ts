@@ -6,3 +6,4 @@ export { canReach, CanReachQuestionError, type CanReachAnswer, type CanReachQues
 export { exposure, type ExposureEntry, type ExposurePart } from "./exposure";
 export type { DecidingRule } from "./chain-walk";
 export type { ServicePath } from "./connection-path";
+export { openToEveryone } from "./open-to-everyone";

@@ -35,6 +35,8 @@ export interface SerializeProgramOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Run as during `pulumi preview`: outputs the mocks do not return are unknown. @default false */
   readonly preview?: boolean;
+  /** Run the program inside this network namespace (what it reads of the local firewall is that namespace's). @default the current one */
+  readonly netns?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -57,7 +59,8 @@ export async function serializeProgram(programPath: string, options: SerializePr
   const resultFile = path.join(scratch, "registered.json");
   const argv = [compiledPath("test/support/program-runner.js"), program, options.project, options.stack, String(options.preview ?? false), resultFile];
   const env = { ...process.env, ...options.env, PULUMI_CONFIG: JSON.stringify(options.config ?? {}) };
-  const run = promisify(execFile)(process.execPath, argv, { cwd, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const [command, args] = options.netns ? ["ip", ["netns", "exec", options.netns, process.execPath, ...argv]] : [process.execPath, argv];
+  const run = promisify(execFile)(command, args, { cwd, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
   running.add(run.child);
   try {
     await run.catch((error: { code?: number | string; stderr?: string }) => {
