@@ -9,7 +9,7 @@ import { readNftTable, type NftLiveRule } from "../../provider/nftables/table-st
 import { formatTag } from "../../provider/ownership";
 import { buildRule, familiesOf, type EngineRuleMatch } from "../../provider/resources/docker-user-rule";
 import { Netns } from "../support/netns";
-import { COMMENT_CASES, EVERY_FIELD_CASES } from "../support/rule-cases";
+import { COMMENT_CASES, EVERY_FIELD_CASES, PROTOCOL_CASES } from "../support/rule-cases";
 
 /*
  * What we render is what nft prints: every rule field, alone, negated and
@@ -64,11 +64,7 @@ const CASES: readonly Case[] = [
   { name: "inInterface VLAN name, 15 characters", args: { action: A, inInterface: "abcdefghij_k.lm" } },
   { name: "outInterface", args: { action: A, outInterface: "docker0" } },
   { name: "outInterface negated wildcard", args: { action: A, outInterface: "!br-+" } },
-  { name: "protocol tcp", args: { action: A, protocol: "tcp" } },
-  { name: "protocol udp", args: { action: A, protocol: "udp" } },
-  { name: "protocol icmp", args: { action: A, protocol: "icmp" } },
-  { name: "protocol icmpv6", args: { action: A, protocol: "icmpv6" } },
-  { name: "protocol all", args: { action: A, protocol: "all" } },
+  ...PROTOCOL_CASES,
   { name: "port number", args: { action: A, protocol: "tcp", destinationPort: 80 } },
   { name: "port udp", args: { action: A, protocol: "udp", destinationPort: "8080" } },
   { name: "port range", args: { action: A, protocol: "tcp", destinationPort: "8000:8010" } },

@@ -20,7 +20,7 @@ import {
 } from "../../provider/resources/docker-user-rule";
 import { CT_STATES } from "../../provider/schema/fields";
 import { Netns } from "../support/netns";
-import { COMMENT_CASES, EVERY_FIELD_CASES } from "../support/rule-cases";
+import { COMMENT_CASES, EVERY_FIELD_CASES, PROTOCOL_CASES } from "../support/rule-cases";
 
 /*
  * What we render is what iptables prints: every rule field, alone, negated and
@@ -90,11 +90,7 @@ const CASES: readonly Case[] = [
   { name: "outInterface negated", args: { action: A, outInterface: "!docker0" } },
   { name: "outInterface wildcard", args: { action: A, outInterface: "br-+" } },
   // protocol
-  { name: "protocol tcp", args: { action: A, protocol: "tcp" } },
-  { name: "protocol udp", args: { action: A, protocol: "udp" } },
-  { name: "protocol icmp", args: { action: A, protocol: "icmp" } },
-  { name: "protocol icmpv6", args: { action: A, protocol: "icmpv6" } },
-  { name: "protocol all", args: { action: A, protocol: "all" } },
+  ...PROTOCOL_CASES,
   // destinationPort: single, range, list (multiport)
   { name: "port number", args: { action: A, protocol: "tcp", destinationPort: 80 } },
   { name: "port as string, udp", args: { action: A, protocol: "udp", destinationPort: "8080" } },

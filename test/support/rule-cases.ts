@@ -8,6 +8,15 @@ export interface RuleCase {
 
 const A = "ACCEPT" as const;
 
+/** Every protocol: cases both round-trip tests run. */
+export const PROTOCOL_CASES: readonly RuleCase[] = [
+  { name: "protocol tcp", args: { action: A, protocol: "tcp" } },
+  { name: "protocol udp", args: { action: A, protocol: "udp" } },
+  { name: "protocol icmp", args: { action: A, protocol: "icmp" } },
+  { name: "protocol icmpv6", args: { action: A, protocol: "icmpv6" } },
+  { name: "protocol all", args: { action: A, protocol: "all" } },
+];
+
 /** Comments of every allowed kind: cases both round-trip tests run (iptables-save and nft). */
 export const COMMENT_CASES: readonly RuleCase[] = [
   { name: "comment with spaces", args: { action: A, comment: "allow  the office  VPN" } },
