@@ -1,4 +1,5 @@
 import type { Snapshot } from "../host-session";
+import { iptablesView } from "./nftables-view";
 import { addressValue, isAddressOf } from "./address-set";
 import type { DecidingRule } from "./chain-walk";
 import { fixed, followConnection, type ServicePath } from "./connection-path";
@@ -42,10 +43,13 @@ export class CanReachQuestionError extends Error {
 /**
  * Whether a client can open a new connection to a port of the host, the
  * way the kernel would handle it with the snapshot's rules (see
- * `followConnection` for the hooks and assumptions).
+ * `followConnection` for the hooks and assumptions; on Docker's nftables
+ * backend, its tables and ours are read as iptables rules, see
+ * nftables-view.ts).
  * @throws CanReachQuestionError for an address that is not one, or `to` in another family than `from`
  */
-export function canReach(snapshot: Snapshot, question: CanReachQuestion): CanReachAnswer {
+export function canReach(read: Snapshot, question: CanReachQuestion): CanReachAnswer {
+  const snapshot = iptablesView(read);
   const family = isAddressOf(question.from, "ipv4") ? "ipv4" : isAddressOf(question.from, "ipv6") ? "ipv6" : undefined;
   if (!family) throw new CanReachQuestionError(`--from ${question.from} is not an IPv4 or IPv6 address`);
   if (question.to !== undefined && !isAddressOf(question.to, family)) throw new CanReachQuestionError(`--to ${question.to} is not an ${family} address like --from ${question.from}`);

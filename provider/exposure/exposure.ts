@@ -1,4 +1,5 @@
 import { publishedPorts } from "../docker/published-ports";
+import { iptablesView } from "./nftables-view";
 import { FAMILIES, type Family } from "../family";
 import type { Snapshot } from "../host-session";
 import { everyAddress, sameSet, toPrefixes, union } from "./address-set";
@@ -60,8 +61,11 @@ const NOT_INBOUND = new Set(["lo"]);
  * apart, the exact set of source addresses that can open a connection and
  * the rule that decides, computed by following the connection for all
  * sources at once (see `followConnection` for the hooks and assumptions).
+ * On Docker's nftables backend, its tables and ours are read as iptables
+ * rules (see nftables-view.ts).
  */
-export function exposure(snapshot: Snapshot): ExposureEntry[] {
+export function exposure(read: Snapshot): ExposureEntry[] {
+  const snapshot = iptablesView(read);
   const entries: ExposureEntry[] = [];
   for (const target of portTargets(snapshot)) {
     const [first, last = first] = (target.portRange ?? String(target.port)).split(":").map(Number);
