@@ -106,29 +106,29 @@ const PRINT_TABLES_FUNCTION = `print_tables() {
   print_nft
 }`;
 
-// \`nft_table F NAME\` prints a table's JSON, or "absent" when \`nft -j list
-// tables\` (in $tables) does not name it (listing a table never creates it).
-// \`nft_ours\` prints our own tables (handles included), and
-// \`nft_fingerprint\` hashes that text: the apply refuses to run when it
-// changed. \`print_nft\` says whether nft can be used (missing, or too old
-// or built without JSON), then prints Docker's tables and ours.
+// \`nft_table F NAME\` prints a table's JSON (on fd 3, the caller's output),
+// or "absent" (listing a table never creates it), and "nft no-json" when nft
+// cannot print JSON. Tables are listed by name only: \`nft list tables\`
+// reads the whole ruleset first, which takes seconds on a host with tens of
+// thousands of iptables-nft rules. \`nft_ours\` prints our own tables
+// (handles included), and \`nft_fingerprint\` hashes that text: the apply
+// refuses to run when it changed. \`print_nft\` says whether nft is
+// installed, then prints Docker's tables and ours.
 const NFT_FUNCTIONS = `nft_table() {
   printf '#@pdf table %s %s\\n' "$1" "$2"
-  if printf '%s\\n' "$tables" | grep -Eq "\\"family\\": ?\\"$1\\", ?\\"name\\": ?\\"$2\\""; then
-    nft -j list table "$1" "$2" 2> /dev/null || printf '#@pdf absent\\n'
-  else
-    printf '#@pdf absent\\n'
-  fi
+  err=$(nft -j list table "$1" "$2" 2>&1 1>&3) && return 0
+  case "$err" in *JSON*) printf '#@pdf nft no-json\\n' ;; esac
+  printf '#@pdf absent\\n'
 }
 nft_ours() {
-  tables=$(nft -j list tables 2> /dev/null)
+  exec 3>&1
   for f in ip ip6; do nft_table "$f" ${OUR_TABLE}; done
 }
 nft_fingerprint() { printf '%s\\n' "$1" | sha256sum | sed 's/ .*//'; }
 print_nft() {
   printf '#@pdf nft\\n'
   command -v nft > /dev/null || { printf '#@pdf nft missing\\n'; return 0; }
-  tables=$(nft -j list tables 2> /dev/null) || { printf '#@pdf nft no-json\\n'; return 0; }
+  exec 3>&1
   for f in ip ip6; do nft_table "$f" ${DOCKER_TABLE}; done
   ours=$(nft_ours)
   printf '%s\\n' "$ours"
