@@ -47,6 +47,17 @@ describe("HostSession (fake host)", () => {
     expect(userChain(host)).toEqual([rule("a").text, "-A DOCKER-USER -j RETURN"]);
   });
 
+  it("a change pinned to nftables on a host without nft is refused by itself, naming what to install; nothing is written", async () => {
+    const host = new FakeHost({ ipv4: DOCKER });
+    const session = new HostSession(host, "auto");
+    const results = await Promise.allSettled([session.apply({ ...v4only("n", rule("n")), firewall: "nftables" }), session.apply(v4only("a", rule("a")))]);
+    expect(results[0]).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/nft is not installed on this host \(Debian and Ubuntu: apt-get install nftables\)/) } });
+    expect(results[1].status).toBe("fulfilled");
+    expect(userChain(host)).toEqual([rule("a").text, "-A DOCKER-USER -j RETURN"]);
+    // Removing its rules is never refused: there are none nft could hold.
+    await session.apply({ owner: "p/s/rule/n", firewall: "nftables", rules: { ipv4: [], ipv6: [] } });
+  });
+
   it("groups changes that wait for the lock into one read and one transaction", async () => {
     const host = new FakeHost({ ipv4: DOCKER });
     const session = new HostSession(host, "auto");
