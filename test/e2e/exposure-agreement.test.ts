@@ -10,9 +10,12 @@
  * addresses and prefixes, some on one interface), DockerUserRules (negated
  * sources, interfaces and negated interfaces, every action, with and
  * without conntrack and port matches) and PublishedPortDefaults, applied by
- * the engine as `pulumi up` would. Then for every client, port and family,
- * `canReach` on the host as read, and the exposure report, must say what a
- * real fetch shows. The test prints the agreement figure and the number of
+ * the engine as `pulumi up` would, and rules an admin writes by hand with
+ * iptables in T (raw and mangle PREROUTING, a nat PREROUTING RETURN that
+ * skips Docker's DNAT, filter INPUT and FORWARD). Then for every client,
+ * port and family, `canReach` on the host as read, and the exposure report,
+ * must say what a real fetch to T's address on the client's link shows, and
+ * to T's address on the next client's link for port 8080. The test prints the agreement figure and the number of
  * cases; a disagreement prints its scenario, the case, the reason and the
  * deciding rule.
  */
@@ -62,11 +65,26 @@ interface ScenarioResource {
   readonly rules: (snapshot: Snapshot) => FamilyRules;
 }
 
-/** One connection attempt: a client, in a family, to a port at T's address on its link. */
+/** A rule an admin inserts by hand at the top of a built-in chain of T: `iptables -t TABLE -I CHAIN SPEC…`. */
+interface HandRule {
+  readonly family: Family;
+  readonly table: "raw" | "mangle" | "nat" | "filter";
+  readonly chain: string;
+  readonly spec: readonly string[];
+}
+
+/** A scenario: the engine's resources, and rules written by hand. */
+interface Scenario {
+  readonly resources: readonly ScenarioResource[];
+  readonly handRules: readonly HandRule[];
+}
+
+/** One connection attempt: a client, in a family, to a port at T's address on client `via`'s link (its packets come in on its own). */
 interface Case {
   readonly client: number;
   readonly family: Family;
   readonly port: number;
+  readonly via: number;
 }
 
 /** The totals over every engine and bridge setting. */
@@ -94,12 +112,13 @@ function sourcePool(clients: readonly SandboxClient[]): Record<Family, string[]>
 }
 
 /**
- * A random scenario of up to three resources over the sandbox's clients,
- * interfaces and ports (none: Docker's own rules alone). Without `reject`, no
- * REJECT: where our IPv6 DOCKER-USER lives in the mangle table (20.10 with
- * IPv6 on the bridge), iptables has none.
+ * A random scenario over the sandbox's clients, interfaces and ports: up to
+ * three resources and up to two rules by hand (none: Docker's own rules
+ * alone). Without `reject`, no REJECT in resources: where our IPv6
+ * DOCKER-USER lives in the mangle table (20.10 with IPv6 on the bridge),
+ * iptables has none.
  */
-function generateScenario(next: () => number, sandbox: DockerSandbox, scenario: number, reject: boolean): ScenarioResource[] {
+function generateScenario(next: () => number, sandbox: DockerSandbox, scenario: number, reject: boolean): Scenario {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const chance = (p: number) => next() < p;
   const pool = sourcePool(sandbox.clients);
@@ -136,8 +155,31 @@ function generateScenario(next: () => number, sandbox: DockerSandbox, scenario: 
       resources.push({ owner: args.__owner, args, rules: () => dockerUserRules(parsed) });
     }
   }
-  return resources;
+  const handRules = Array.from({ length: Math.floor(next() * 3) }, (): HandRule => {
+    const family = pick(FAMILIES);
+    const negated = chance(0.3) ? ["!"] : [];
+    const match = chance(0.6) ? [...negated, "-s", pick(pool[family])] : [...negated, "-i", iface()];
+    const port = ["-p", "tcp", "--dport", String(pick(PORTS))];
+    switch (pick(["raw", "mangle", "nat", "input", "forward"] as const)) {
+      case "raw":
+        return { family, table: "raw", chain: "PREROUTING", spec: [...match, ...port, "-j", "DROP"] };
+      case "mangle":
+        return { family, table: "mangle", chain: "PREROUTING", spec: [...match, ...port, "-j", "DROP"] };
+      case "nat":
+        // Skips Docker's DNAT: the connection goes to whatever listens on the port (docker-proxy).
+        return { family, table: "nat", chain: "PREROUTING", spec: [...match, ...port, "-j", "RETURN"] };
+      case "input":
+        return { family, table: "filter", chain: "INPUT", spec: [...match, ...port, "-j", ...pick([["DROP"], ["REJECT", "--reject-with", "tcp-reset"]])] };
+      default:
+        // Above the jump to DOCKER-USER; negated, it drops the containers' replies too.
+        return { family, table: "filter", chain: "FORWARD", spec: [...match, "-j", "DROP"] };
+    }
+  });
+  return { resources, handRules };
 }
+
+/** `iptables` or `ip6tables` with a hand rule inserted (`-I`) or deleted (`-D`). */
+const handArgv = (rule: HandRule, op: "-I" | "-D") => [rule.family === "ipv4" ? "iptables" : "ip6tables", "-t", rule.table, op, rule.chain, ...rule.spec];
 
 /**
  * What the exposure report says of a client's address on its interface for
@@ -171,22 +213,31 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
     const session = new HostSession(sb.target, "auto");
     const seed = SEED + COMBINATIONS.findIndex((c) => c.engine === engine && c.ipv6 === ipv6);
     const next = seededRandom(seed);
-    const cases: Case[] = sb.clients.flatMap((_, client) => PORTS.flatMap((port) => FAMILIES.map((family) => ({ client, family, port }))));
+    const cases: Case[] = sb.clients.flatMap((_, client) => [
+      ...PORTS.flatMap((port) => FAMILIES.map((family) => ({ client, family, port, via: client }))),
+      ...FAMILIES.map((family) => ({ client, family, port: PORTS[0], via: (client + 1) % sb.clients.length })),
+    ]);
     const figures = { cases: 0, agreeing: 0, unknown: 0, reachable: 0, proxied: 0 };
     const disagreements: string[] = [];
     const started = Date.now();
     for (let scenario = 0; scenario < SCENARIOS; scenario++) {
-      const resources = generateScenario(next, sb, scenario, !(engine === "20.10" && ipv6));
+      const { resources, handRules } = generateScenario(next, sb, scenario, !(engine === "20.10" && ipv6));
+      const inserted: HandRule[] = [];
       try {
         await Promise.all(resources.map((r): Promise<unknown> => session.apply({ owner: r.owner, rules: r.rules } satisfies ChangeRequest)));
+        for (const rule of handRules) {
+          await sb.target.run(handArgv(rule, "-I"));
+          inserted.push(rule);
+        }
         const snapshot = await session.read();
         const report = exposure(snapshot);
         const fetched = await Promise.all(
-          cases.map(({ client, family, port }) => sb.fetch(client, httpUrl(addresses(sb.clients[client], family).to, port), DROPPED_AFTER_S)),
+          cases.map(({ client, family, port, via }) => sb.fetch(client, httpUrl(addresses(sb.clients[via], family).to, port), DROPPED_AFTER_S)),
         );
-        cases.forEach(({ client, family, port }, k) => {
+        cases.forEach(({ client, family, port, via }, k) => {
           const c = sb.clients[client];
-          const { from, to } = addresses(c, family);
+          const { from } = addresses(c, family);
+          const { to } = addresses(sb.clients[via], family);
           const real = fetched[k] !== undefined;
           const answer: CanReachAnswer = canReach(snapshot, { from, inInterface: c.targetIf, to, port, protocol: "tcp" });
           const reported = reportSays(report, family, from, c.targetIf, port);
@@ -202,11 +253,13 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
                 `  reason: ${answer.reason}`,
                 `  decided by: ${describeRule(answer.decidedBy)}`,
                 ...resources.map((r) => `  resource ${JSON.stringify(r.args)}`),
+                ...handRules.map((r) => `  by hand: ${handArgv(r, "-I").join(" ")}`),
               ].join("\n"),
             );
           }
         });
       } finally {
+        for (const rule of inserted) await sb.target.run(handArgv(rule, "-D"));
         await Promise.all(resources.map(({ owner }) => session.apply({ owner, rules: { ipv4: [], ipv6: [] } })));
       }
     }
