@@ -3,8 +3,9 @@
  * Docker 20.10 and 28.5.2, each with default settings (IPv6 off on the
  * bridge: docker-proxy serves [::]:PORT through INPUT) and with IPv6 on the
  * bridge (DNAT in both families), a real dockerd in a namespace
- * (../support/docker-sandbox.ts) publishes three containers: `8080:80` and
- * `8082:80` (wildcard) and `127.0.0.1:8081:80` (loopback bind), to
+ * (../support/docker-sandbox.ts) publishes four containers: `8080:80` and
+ * `8082:80` (wildcard), `127.0.0.1:8081:80` (loopback bind) and
+ * `ADDRESS:8083:80` (bound to T's IPv4 address on client 0's link), to
  * {@link CLIENTS} client namespaces. Random scenarios from a seeded generator
  * (`EXPOSURE_SEED`) declare PublishedPorts (allowlists of the clients'
  * addresses and prefixes, some on one interface), DockerUserRules (negated
@@ -15,9 +16,9 @@
  * skips Docker's DNAT, filter INPUT and FORWARD). Then for every client,
  * port and family, `canReach` on the host as read, and the exposure report,
  * must say what a real fetch to T's address on the client's link shows, and
- * to T's address on the next client's link for port 8080. The test prints the agreement figure and the number of
- * cases; a disagreement prints its scenario, the case, the reason and the
- * deciding rule.
+ * to T's address on the next client's link for ports 8080 and 8083. The
+ * test prints the agreement figure and the number of cases; a disagreement
+ * prints its scenario, the case, the reason and the deciding rule.
  */
 import { canReach, type CanReachAnswer } from "../../provider/exposure/can-reach";
 import { describe as describeRule } from "../../provider/exposure/connection-path";
@@ -40,12 +41,13 @@ const SCENARIOS = 6;
 const DROPPED_AFTER_S = 2;
 const SEED = Number(process.env.EXPOSURE_SEED ?? 20261202);
 
-/** The published ports: the `-p` value of each container. */
-const PUBLISHED = [
-  { name: "wild", port: 8080, publish: "8080:80" },
-  { name: "local", port: 8081, publish: "127.0.0.1:8081:80" },
-  { name: "other", port: 8082, publish: "8082:80" },
-] as const;
+/** The published ports: each container's host port and `-p` value. */
+const PUBLISHED: readonly { name: string; port: number; publish: (sandbox: DockerSandbox) => string }[] = [
+  { name: "wild", port: 8080, publish: () => "8080:80" },
+  { name: "local", port: 8081, publish: () => "127.0.0.1:8081:80" },
+  { name: "other", port: 8082, publish: () => "8082:80" },
+  { name: "bound", port: 8083, publish: (sandbox) => `${sandbox.clients[0].targetV4}:8083:80` },
+];
 const PORTS = PUBLISHED.map((p) => p.port);
 
 interface Combination {
@@ -183,12 +185,13 @@ const handArgv = (rule: HandRule, op: "-I" | "-D") => [rule.family === "ipv4" ? 
 
 /**
  * What the exposure report says of a client's address on its interface for
- * a port's wildcard bind (the report is about every host address, as the
- * address the client connects to is named by no rule); `false` when the
- * report has no such port.
+ * a port bound on the address it connects to, else on the wildcard address
+ * (for which the report is about any host address: the one connected to is
+ * named by no rule but a bind); `false` when the report has no such port.
  */
-function reportSays(report: readonly ExposureEntry[], family: Family, from: string, inInterface: string, port: number): boolean | null | undefined {
-  const entry = report.find((e) => e.family === family && e.port === port && e.protocol === "tcp" && e.boundOn === (family === "ipv4" ? "0.0.0.0" : "::"));
+function reportSays(report: readonly ExposureEntry[], family: Family, from: string, inInterface: string, to: string, port: number): boolean | null | undefined {
+  const entries = report.filter((e) => e.family === family && e.port === port && e.protocol === "tcp");
+  const entry = entries.find((e) => e.boundOn === to) ?? entries.find((e) => e.boundOn === (family === "ipv4" ? "0.0.0.0" : "::"));
   if (!entry) return false;
   const value = addressValue(from);
   const label = [null, inInterface, "any other interface"].find((l) => entry.parts.some((p) => p.inInterface === l));
@@ -201,7 +204,7 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
 
   beforeAll(async () => {
     sandbox = await DockerSandbox.start({ engine, ipv6, clients: CLIENTS });
-    for (const p of PUBLISHED) await sandbox.daemon.runHttpd(p.name, p.publish);
+    for (const p of PUBLISHED) await sandbox.daemon.runHttpd(p.name, p.publish(sandbox));
   }, 120_000);
 
   afterAll(async () => {
@@ -215,9 +218,10 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
     const next = seededRandom(seed);
     const cases: Case[] = sb.clients.flatMap((_, client) => [
       ...PORTS.flatMap((port) => FAMILIES.map((family) => ({ client, family, port, via: client }))),
-      ...FAMILIES.map((family) => ({ client, family, port: PORTS[0], via: (client + 1) % sb.clients.length })),
+      ...[8080, 8083].flatMap((port) => FAMILIES.map((family) => ({ client, family, port, via: (client + 1) % sb.clients.length }))),
     ]);
     const figures = { cases: 0, agreeing: 0, unknown: 0, reachable: 0, proxied: 0 };
+    const reachablePerPort = new Map(PORTS.map((port) => [port, 0]));
     const disagreements: string[] = [];
     const started = Date.now();
     for (let scenario = 0; scenario < SCENARIOS; scenario++) {
@@ -240,9 +244,10 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
           const { to } = addresses(sb.clients[via], family);
           const real = fetched[k] !== undefined;
           const answer: CanReachAnswer = canReach(snapshot, { from, inInterface: c.targetIf, to, port, protocol: "tcp" });
-          const reported = reportSays(report, family, from, c.targetIf, port);
+          const reported = reportSays(report, family, from, c.targetIf, to, port);
           figures.cases += 1;
           if (real) figures.reachable += 1;
+          if (real) reachablePerPort.set(port, reachablePerPort.get(port)! + 1);
           if (real && answer.path === "proxy") figures.proxied += 1;
           if (answer.reachable === null || reported === null) figures.unknown += 1;
           if (answer.reachable === real && reported === real) figures.agreeing += 1;
@@ -265,7 +270,7 @@ describe.each(COMBINATIONS)("Docker $engine, IPv6 on the bridge: $ipv6", ({ engi
     }
     for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += figures[key];
     console.log(
-      `exposure evaluator vs real packets on Docker ${engine} (IPv6 on the bridge: ${ipv6}): ${figures.agreeing}/${figures.cases} cases agree (${figures.reachable} reachable, ${figures.proxied} of them through docker-proxy; ${figures.cases - figures.reachable} not; ${figures.unknown} unknown; seed ${seed}, ${SCENARIOS} scenarios, ${Math.round((Date.now() - started) / 1000)} s)`,
+      `exposure evaluator vs real packets on Docker ${engine} (IPv6 on the bridge: ${ipv6}): ${figures.agreeing}/${figures.cases} cases agree (${figures.reachable} reachable, ${figures.proxied} of them through docker-proxy; ${figures.cases - figures.reachable} not; ${figures.unknown} unknown; reachable per port: ${[...reachablePerPort].map(([port, n]) => `${port} ${n}`).join(", ")}; seed ${seed}, ${SCENARIOS} scenarios, ${Math.round((Date.now() - started) / 1000)} s)`,
     );
     expect(disagreements).toEqual([]);
     expect(figures.unknown).toBe(0);
