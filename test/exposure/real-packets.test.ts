@@ -3,6 +3,7 @@ import { exposure } from "../../provider/exposure/exposure";
 import { parsePrefix } from "../../provider/exposure/address-set";
 import { FAMILIES, type Family } from "../../provider/family";
 import { ExposureLab, FORWARDED_PORT, PROXIED_PORT, type Probe } from "../support/exposure-lab";
+import { seededRandom } from "../support/seeded-random";
 
 /**
  * The evaluator against real packets: random DOCKER-USER and INPUT rules
@@ -11,18 +12,6 @@ import { ExposureLab, FORWARDED_PORT, PROXIED_PORT, type Probe } from "../suppor
  * in namespaces; for every client address and port, `canReach` and the
  * exposure report must say what a real connection attempt shows.
  */
-
-/** A small deterministic generator, so that a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Prefixes and ranges over the lab's client addresses (client A: …17-24 and 2001:db8:1:1::1-8; B: …33-40 and 2001:db8:1:2::1-8). */
 const POOLS: Record<Family, { prefixes: string[]; ranges: string[] }> = {
@@ -91,7 +80,7 @@ afterAll(async () => {
 });
 
 test(`canReach and exposure agree with real packets on ${ROUNDS} random rulesets per family`, async () => {
-  const next = random(SEED);
+  const next = seededRandom(SEED);
   let cases = 0;
   let agreeing = 0;
   let reachable = 0;
