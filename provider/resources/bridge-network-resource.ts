@@ -1,7 +1,8 @@
 import { classifyCommandFailure } from "../command-failure";
 import { userTable } from "../chains";
 import type { Connection } from "../connection";
-import { dockerLayout } from "../docker/layout";
+import { dockerLayoutOf } from "../docker/docker-on-host";
+import { firewallOf } from "../firewall-choice";
 import { NETWORK_EXIT, networkCreateCommand, networkReadCommand, networkRemoveCommand } from "../docker/network-scripts";
 import { dockerBridgeRules, parseNetworkRead, subnetOf, type NetworkRead, type NetworkState } from "../docker/network-state";
 import { formatPath, HostError, ValidationError } from "../errors";
@@ -199,8 +200,10 @@ function policyDrift(args: CheckedBridgeNetworkArgs, network: NetworkState, snap
 function warningsOf(args: CheckedBridgeNetworkArgs, network: NetworkState, snapshot: Snapshot): string[] {
   if (!args.allowOutboundTo && !args.allowInboundFrom) return [];
   const warnings: string[] = [];
+  const firewall = firewallOf(snapshot.nft, args.firewall);
   for (const f of FAMILIES.filter((fam) => fam === "ipv4" || network.ipv6)) {
-    const layout = dockerLayout(snapshot[f]);
+    const layout = dockerLayoutOf(snapshot, f);
+    if (firewall === "nftables") continue;
     if (!layout.managed) warnings.push(`${f}: Docker writes no ${f === "ipv4" ? "iptables" : "ip6tables"} rules on this host: the network's traffic is not filtered by Docker, only by our rules`);
     else if (userTable(layout) === "mangle") warnings.push(mangleWarning(f));
   }

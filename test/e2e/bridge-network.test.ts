@@ -12,6 +12,8 @@
  * a subnet change replaces → delete with containers is refused with their
  * names; without, it removes the network and exactly our rules. On 28.5.2
  * (ip6tables on by default), an IPv6 network gets its policy in both families.
+ * On Docker 29.7.2's nftables backend the same story holds with the policy in
+ * our own nftables tables, and delete leaves every nft table as before.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,7 +22,7 @@ import { HostError } from "../../provider/errors";
 import { bridgeNetwork } from "../../provider/resources/bridge-network-resource";
 import type { Props } from "../../provider/resources/rule-resource";
 import { closeAllSessions, setHostFactory } from "../../provider/sessions";
-import { enginesUnderTest } from "../support/docker-engines";
+import { engineBackends, enginesUnderTest, type FirewallBackend } from "../support/docker-engines";
 import { DockerSandbox, httpUrl } from "../support/docker-sandbox";
 
 const NETWORK = "pdfnet";
@@ -31,15 +33,23 @@ const OWNER = "e2e/test/network/backend";
 /**
  * Both families' tables, without counters, comment lines and tables that
  * hold no rule (Docker 28 leaves an empty raw table once it has written a
- * per-container rule there): what must be as before once everything is deleted.
+ * per-container rule there), and on the nftables backend every nft table
+ * (counters aside): what must be as before once everything is deleted.
  */
-async function saves(sandbox: DockerSandbox): Promise<string> {
+async function saves(sandbox: DockerSandbox, backend: FirewallBackend): Promise<string> {
   const text = (await sandbox.target.run(["iptables-save"])) + (await sandbox.target.run(["ip6tables-save"]));
   const tables = text.replace(/\[\d+:\d+\]/g, "[0:0]").split("\n").filter((l) => !l.startsWith("#")).join("\n").split(/(?=^\*)/m);
-  return tables.filter((t) => /^-A /m.test(t)).join("");
+  const nft = backend === "nftables" ? (await sandbox.target.run(["nft", "list", "ruleset"])).replace(/ counter packets \d+ bytes \d+/g, " counter") : "";
+  return tables.filter((t) => /^-A /m.test(t)).join("") + nft;
 }
 
-describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s", (engine) => {
+/** Each engine on each of its backends: 20.10 and 28.5.2 (iptables), 29.7.2 on nftables. */
+const COMBINATIONS = [
+  ...enginesUnderTest(["20.10", "28.5.2"]).map((engine) => ({ engine, backend: "iptables" as FirewallBackend })),
+  ...enginesUnderTest(["29.7.2"]).filter((engine) => engineBackends(engine).includes("nftables")).map((engine) => ({ engine, backend: "nftables" as FirewallBackend })),
+];
+
+describe.each(COMBINATIONS)("BridgeNetwork on Docker $engine ($backend)", ({ engine, backend }) => {
   let sandbox: DockerSandbox;
   let page: string;
   let before: string;
@@ -67,7 +77,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
   const clientServer = (i: number) => httpUrl(sb().clients[i].v4, 8080);
 
   beforeAll(async () => {
-    sandbox = await DockerSandbox.start({ engine, ipv6: false, clients: 2 });
+    sandbox = await DockerSandbox.start({ engine, ipv6: false, clients: 2, firewallBackend: backend });
     await sandbox.daemon.importBusyboxImage();
     page = await mkdtemp(join(tmpdir(), "pdf-bridge-"));
     for (const [i, client] of sandbox.clients.entries()) {
@@ -75,7 +85,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
       // busybox httpd goes to the background; it dies with the client's namespace (sandbox.stop()).
       await client.ns.run(["busybox", "httpd", "-p", "8080", "-h", page, "-c", "/dev/null"]);
     }
-    before = await saves(sandbox);
+    before = await saves(sandbox, backend);
     setHostFactory(() => sandbox.target);
   }, 120_000);
 
@@ -101,6 +111,12 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
 
     const read = await bridgeNetwork.read(id, outs);
     expect(read.props.drift).toEqual([]);
+    if (backend === "nftables") {
+      // Docker writes no iptables rules there; ours live in our nftables forward chain.
+      expect(read.props.warnings).toEqual([]);
+      expect(await sb().target.run(["nft", "list", "chain", "ip", "pulumi-docker-firewall", "forward"])).toContain(`iifname "${BRIDGE}" oifname != "${BRIDGE}" drop comment "pdf:${OWNER}:500:2 outbound others"`);
+      return;
+    }
     const rules = (read.props.dockerRules as Record<string, Record<string, string[]>>).ipv4;
     expect(rules.nat).toContain(`-A POSTROUTING -s ${SUBNET} ! -o ${BRIDGE} -j MASQUERADE`);
     if (engine === "20.10") {
@@ -148,7 +164,7 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
     await bridgeNetwork.delete(id, outs);
     expect(await sb().daemon.docker(["network", "ls", "--format", "{{.Name}}"])).not.toContain(NETWORK);
     expect(await bridgeNetwork.read(id, outs)).toEqual({ id: "", props: {} });
-    expect(await saves(sb())).toBe(before);
+    expect(await saves(sb(), backend)).toBe(before);
   }, 120_000);
 
   // Docker 20.10 writes no ip6tables rules unless told to (ip6tables and experimental); 28 does by default. The case is
@@ -168,6 +184,6 @@ describe.each(enginesUnderTest(["20.10", "28.5.2"]))("BridgeNetwork on Docker %s
     expect(await containerFetches("web-6", `${clientServer(1)}/1.html`)).toBeUndefined();
     await sb().daemon.docker(["rm", "-f", "web-6"]);
     await bridgeNetwork.delete(created.id, created.outs);
-    expect(await saves(sb())).toBe(before);
+    expect(await saves(sb(), backend)).toBe(before);
   }, 120_000);
 });
